@@ -1,0 +1,9 @@
+{#- Custom schemas are used as they are (staging, marts, ...) so that BI tools find the
+    marts in `marts` whatever the target schema is. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

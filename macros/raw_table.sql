@@ -1,0 +1,23 @@
+{#- The relation to read a raw table from. An optional raw table that is absent from the
+    raw dir (listed in var absent_raw_tables by the command line) becomes an empty relation
+    with the contract's columns and types, taken from the source's documented columns, so
+    that the models that need it build empty instead of failing. -#}
+{% macro raw_table(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- if execute and table_name in var('absent_raw_tables', []) -%}
+        {%- set node = graph.sources.values()
+            | selectattr('source_name', 'equalto', source_name)
+            | selectattr('name', 'equalto', table_name)
+            | first -%}
+        (
+            select
+            {%- for column in node.columns.values() %}
+                cast(null as {{ column.data_type }}) as {{ column.name }}
+                {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+            where 1 = 0
+        )
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}

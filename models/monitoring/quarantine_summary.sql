@@ -1,0 +1,60 @@
+-- Rows read and rows quarantined per raw table and rule, so the counts are visible.
+with
+
+{% set bases = [
+    ('tracks', 'base_product__tracks'),
+    ('users', 'base_app__users'),
+    ('accounts', 'base_app__accounts'),
+    ('billing_events', 'base_billing__billing_events'),
+    ('survey_responses', 'base_surveys__survey_responses'),
+    ('support_tickets', 'base_support__support_tickets'),
+    ('email_events', 'base_email__email_events'),
+] %}
+
+rules as (
+    {% for table_name, base in bases %}
+        select
+            '{{ table_name }}' as raw_table,
+            quarantine_rule,
+            count(*) as rows_in_rule
+        from {{ ref(base) }}
+        group by quarantine_rule
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+totals as (
+
+    select
+        raw_table,
+        cast(sum(rows_in_rule) as bigint) as rows_read,
+        cast(sum(case when quarantine_rule is not null then rows_in_rule else 0 end) as bigint)
+            as rows_quarantined
+
+    from rules
+    group by raw_table
+
+),
+
+final as (
+
+    select
+        totals.raw_table,
+        coalesce(rules.quarantine_rule, 'none') as quarantine_rule,
+        coalesce(rules.rows_in_rule, 0) as rows_quarantined_by_rule,
+        totals.rows_quarantined,
+        totals.rows_read,
+        case
+            when totals.rows_read > 0
+                then cast(totals.rows_quarantined as double) / totals.rows_read
+        end as quarantined_share
+
+    from totals
+    left join rules
+        on
+            totals.raw_table = rules.raw_table
+            and rules.quarantine_rule is not null
+
+)
+
+select * from final

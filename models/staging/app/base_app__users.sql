@@ -1,0 +1,38 @@
+{{ config(materialized='view') }}
+
+-- Typed raw user versions with the quarantine rule each row breaks (null for good rows).
+with
+
+source as (
+
+    select * from {{ raw_table('app', 'users') }}
+
+),
+
+typed as (
+
+    select
+        cast(user_id as varchar) as user_id,
+        cast(account_id as varchar) as account_id,
+        cast(email as varchar) as email,
+        cast(role as varchar) as role,
+        {{ utc_timestamp('created_at') }} as created_at,
+        {{ utc_timestamp('updated_at') }} as updated_at,
+        {{ utc_timestamp('deleted_at') }} as deleted_at
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ quarantine_rule(not_null=['user_id', 'account_id', 'created_at', 'updated_at']) }}
+            as quarantine_rule
+
+    from typed
+
+)
+
+select * from checked

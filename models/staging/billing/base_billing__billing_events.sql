@@ -1,0 +1,64 @@
+{{ config(materialized='view') }}
+
+-- Typed raw billing events with the quarantine rule each row breaks (null for good rows).
+with
+
+source as (
+
+    select * from {{ raw_table('billing', 'billing_events') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('fx_rates') }}
+
+),
+
+typed as (
+
+    select
+        cast(billing_event_id as varchar) as billing_event_id,
+        cast(account_id as varchar) as account_id,
+        cast(subscription_id as varchar) as subscription_id,
+        cast(event_type as varchar) as event_type,
+        cast(plan_id as varchar) as plan_id,
+        cast(mrr_amount as decimal(18, 2)) as mrr_amount,
+        upper(trim(cast(currency as varchar))) as currency,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ utc_timestamp('received_at') }} as received_at
+
+    from source
+
+),
+
+with_fx_rate as (
+
+    select
+        typed.*,
+        fx_rates.rate_to_reporting as fx_rate
+
+    from typed
+    left join fx_rates on typed.currency = fx_rates.currency
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ quarantine_rule(
+            not_null=['billing_event_id', 'account_id', 'subscription_id', 'event_type',
+                      'mrr_amount', 'currency', 'occurred_at', 'received_at'],
+            rules=[
+                ['invalid_event_type', 'event_type not in ' ~ sql_values(billing_event_types())],
+                ['negative_mrr_amount', 'mrr_amount < 0'],
+                ['unknown_currency', 'fx_rate is null'],
+            ],
+        ) }} as quarantine_rule
+
+    from with_fx_rate
+
+)
+
+select * from checked

@@ -1,0 +1,39 @@
+{{ config(materialized='view') }}
+
+-- Typed raw e-mail events with the quarantine rule each row breaks (null for good rows).
+with
+
+source as (
+
+    select * from {{ raw_table('email', 'email_events') }}
+
+),
+
+typed as (
+
+    select
+        cast(email_event_id as varchar) as email_event_id,
+        cast(user_id as varchar) as user_id,
+        cast(campaign_id as varchar) as campaign_id,
+        cast(campaign_name as varchar) as campaign_name,
+        cast(event_type as varchar) as event_type,
+        {{ utc_timestamp('occurred_at') }} as occurred_at
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ quarantine_rule(
+            not_null=['email_event_id', 'user_id', 'campaign_id', 'event_type', 'occurred_at'],
+            rules=[['invalid_event_type', 'event_type not in ' ~ sql_values(email_event_types())]],
+        ) }} as quarantine_rule
+
+    from typed
+
+)
+
+select * from checked

@@ -1,0 +1,48 @@
+{{ config(materialized='view') }}
+
+-- Typed raw tracks with the quarantine rule each row breaks (null for good rows).
+with
+
+source as (
+
+    select * from {{ raw_table('product', 'tracks') }}
+
+),
+
+typed as (
+
+    select
+        cast(event_id as varchar) as event_id,
+        cast(anonymous_id as varchar) as anonymous_id,
+        cast(user_id as varchar) as user_id,
+        cast(event_name as varchar) as event_name,
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ utc_timestamp('received_at') }} as received_at,
+        cast(platform as varchar) as platform,
+        cast(utm_source as varchar) as utm_source,
+        cast(utm_medium as varchar) as utm_medium,
+        cast(utm_campaign as varchar) as utm_campaign,
+        cast(properties as varchar) as properties
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ quarantine_rule(
+            not_null=['event_id', 'event_name', 'occurred_at', 'received_at'],
+            rules=[
+                ['missing_user_and_anonymous_id', 'user_id is null and anonymous_id is null'],
+                ['occurred_after_received',
+                 'occurred_at > received_at + interval ' ~ var('max_clock_skew_hours') ~ ' hour'],
+            ],
+        ) }} as quarantine_rule
+
+    from typed
+
+)
+
+select * from checked

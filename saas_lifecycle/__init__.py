@@ -1,0 +1,1 @@
+"""saas_lifecycle: raw SaaS data to lifecycle marts."""
