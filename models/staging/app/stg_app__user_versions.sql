@@ -11,7 +11,7 @@ good_rows as (
 
 deduplicated as (
 
-    -- CDC copies with the same updated_at are the same version: keep any one, deterministically.
+-- CDC copies with the same updated_at are the same version: keep any one, deterministically.
     {{ deduplicate(
         'good_rows',
         partition_by='user_id, updated_at',
