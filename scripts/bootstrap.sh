@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a machine that has Python 3.11 and pip: uv (if
+# missing), then the locked environment in .venv. Safe to run any number of times.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v uv >/dev/null 2>&1; then
+    UV=(uv)
+else
+    if ! python3 -m uv --version >/dev/null 2>&1; then
+        echo "bootstrap: installing uv with pip" >&2
+        python3 -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+    fi
+    UV=(python3 -m uv)
+fi
+
+# --frozen: install exactly what uv.lock pins, never re-resolve.
+"${UV[@]}" sync --frozen --quiet
+printf '%s\n' "${UV[@]}" > .venv/.uv-command
