@@ -6,12 +6,12 @@
 
 {% macro default__hash_email(column) -%}
     case when {{ column }} is not null
-        then sha2(concat('{{ env_var("LIFECYCLE_EMAIL_SALT", "saas-lifecycle-demo-salt") }}', lower(trim({{ column }}))), 256)
+        then sha2(concat('{{ env_var("LIFECYCLE_EMAIL_SALT", "saas-lifecycle-demo-salt") | replace("'", "''") }}', lower(trim({{ column }}))), 256)
     end
 {%- endmacro %}
 
 {% macro duckdb__hash_email(column) -%}
     case when {{ column }} is not null
-        then sha256(concat('{{ env_var("LIFECYCLE_EMAIL_SALT", "saas-lifecycle-demo-salt") }}', lower(trim({{ column }}))))
+        then sha256(concat('{{ env_var("LIFECYCLE_EMAIL_SALT", "saas-lifecycle-demo-salt") | replace("'", "''") }}', lower(trim({{ column }}))))
     end
 {%- endmacro %}

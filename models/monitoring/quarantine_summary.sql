@@ -1,6 +1,6 @@
--- Rows read and rows quarantined per raw table and rule, so the counts are visible.
-with
-
+-- Rows read and rows quarantined per raw table and rule, so the counts are visible. Every
+-- raw table has at least one row (rule `none` when nothing was quarantined), empty or
+-- absent tables included.
 {% set bases = [
     ('tracks', 'base_product__tracks'),
     ('users', 'base_app__users'),
@@ -11,28 +11,34 @@ with
     ('email_events', 'base_email__email_events'),
 ] %}
 
+with
+
 rules as (
+
     {% for table_name, base in bases %}
         select
             '{{ table_name }}' as raw_table,
             quarantine_rule,
             count(*) as rows_in_rule
         from {{ ref(base) }}
+        where quarantine_rule is not null
         group by quarantine_rule
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
+
 ),
 
 totals as (
 
-    select
-        raw_table,
-        cast(sum(rows_in_rule) as bigint) as rows_read,
-        cast(sum(case when quarantine_rule is not null then rows_in_rule else 0 end) as bigint)
-            as rows_quarantined
-
-    from rules
-    group by raw_table
+    -- An aggregate without group by returns one row even for an empty table.
+    {% for table_name, base in bases %}
+        select
+            '{{ table_name }}' as raw_table,
+            count(*) as rows_read,
+            count(quarantine_rule) as rows_quarantined
+        from {{ ref(base) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
@@ -50,10 +56,7 @@ final as (
         end as quarantined_share
 
     from totals
-    left join rules
-        on
-            totals.raw_table = rules.raw_table
-            and rules.quarantine_rule is not null
+    left join rules on totals.raw_table = rules.raw_table
 
 )
 
