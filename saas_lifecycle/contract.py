@@ -33,14 +33,16 @@ class RawTable:
         return [c.name for c in self.columns]
 
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns])
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns]
+        )
 
 
 def _cols(*specs: tuple[str, pa.DataType, bool]) -> tuple[Column, ...]:
     return tuple(Column(name, arrow_type, nullable) for name, arrow_type, nullable in specs)
 
 
-S, I, T = pa.string(), pa.int64(), TIMESTAMP
+S, INT, T = pa.string(), pa.int64(), TIMESTAMP
 
 RAW_TABLES: dict[str, RawTable] = {
     t.name: t
@@ -84,7 +86,7 @@ RAW_TABLES: dict[str, RawTable] = {
             _cols(
                 ("account_id", S, False),
                 ("account_name", S, True),
-                ("company_size", I, True),
+                ("company_size", INT, True),
                 ("industry", S, True),
                 ("created_at", T, False),
                 ("updated_at", T, False),
@@ -114,7 +116,7 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("response_id", S, False),
                 ("user_id", S, False),
                 ("survey_type", S, False),
-                ("score", I, True),
+                ("score", INT, True),
                 ("comment", S, True),
                 ("submitted_at", T, False),
             ),

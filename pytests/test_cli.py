@@ -1,0 +1,156 @@
+"""The `lifecycle` command line: parsing, usage errors and the generate subcommand."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from saas_lifecycle import cli, runner, settings
+from saas_lifecycle.schema_check import SchemaReport
+
+
+@pytest.fixture
+def run_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Replace runner.run by a recorder of its keyword arguments."""
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(**kwargs: Any) -> int:
+        calls.append(kwargs)
+        return 0
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    return calls
+
+
+def usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run main, assert exit code 2 and a single stderr line; return that line."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err.strip()
+
+
+def test_run_arguments_are_passed_through(run_calls: list[dict[str, Any]]) -> None:
+    argv = [
+        "run",
+        "--raw-dir",
+        "raw",
+        "--database",
+        "x.duckdb",
+        "--as-of",
+        "2025-03-31",
+        "--vars",
+        "{reporting_timezone: US/Pacific}",
+        "--target",
+        "duckdb",
+        "--full-refresh",
+    ]
+    assert cli.main(argv) == 0
+    assert run_calls == [
+        {
+            "raw_dir": Path("raw"),
+            "database": Path("x.duckdb"),
+            "as_of": date(2025, 3, 31),
+            "user_vars": {"reporting_timezone": "US/Pacific"},
+            "target": "duckdb",
+            "full_refresh": True,
+        }
+    ]
+
+
+def test_run_defaults(run_calls: list[dict[str, Any]]) -> None:
+    assert cli.main(["run"]) == 0
+    assert run_calls[0] == {
+        "raw_dir": None,
+        "database": None,
+        "as_of": None,
+        "user_vars": None,
+        "target": None,
+        "full_refresh": False,
+    }
+
+
+@pytest.mark.parametrize("value", ["2025-02-30", "31/03/2025", "2025-3-1", "soon"])
+def test_bad_as_of_is_one_line_usage_error(
+    capsys: pytest.CaptureFixture[str], run_calls: list[dict[str, Any]], value: str
+) -> None:
+    line = usage_error(capsys, ["run", "--as-of", value])
+    assert "--as-of" in line and "YYYY-MM-DD" in line
+    assert run_calls == []
+
+
+@pytest.mark.parametrize("value", ["[1, 2]", "just text", "{a: [1"])
+def test_vars_must_be_a_yaml_mapping(
+    capsys: pytest.CaptureFixture[str], run_calls: list[dict[str, Any]], value: str
+) -> None:
+    line = usage_error(capsys, ["run", "--vars", value])
+    assert line.startswith("lifecycle run: error: argument --vars:")
+    assert run_calls == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["deploy"],
+        ["run", "--bogus"],
+        ["generate"],
+        ["generate", "--out", "x", "--users", "0"],
+        ["generate", "--out", "x", "--dirty-rate", "1.5"],
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert usage_error(capsys, argv).startswith("lifecycle")
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--help"]) == 0
+    assert "--raw-dir" in capsys.readouterr().out
+
+
+def test_vars_merge_order() -> None:
+    report = SchemaReport(raw_dir=Path("raw"), absent_optional=["billing_events"])
+    user_vars = {"as_of_date": "2024-01-01", "absent_raw_tables": [], "mau_window_days": 28}
+    merged = runner.dbt_vars(user_vars, date(2025, 3, 31), report)
+    assert merged == {
+        "as_of_date": "2025-03-31",
+        "absent_raw_tables": ["billing_events"],
+        "mau_window_days": 28,
+    }
+    assert runner.dbt_vars(None, None, report) == {"absent_raw_tables": ["billing_events"]}
+
+
+def test_raw_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.ENV_RAW_DIR, str(tmp_path / "from_env"))
+    assert runner.resolve_raw_dir(tmp_path / "given") == tmp_path / "given"
+    assert runner.resolve_raw_dir(None) == tmp_path / "from_env"
+
+
+def test_demo_data_is_generated_only_when_default_is_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    default = tmp_path / "data" / "raw"
+    generated: list[Path] = []
+    monkeypatch.delenv(settings.ENV_RAW_DIR, raising=False)
+    monkeypatch.setattr(settings, "DEFAULT_RAW_DIR", default)
+    monkeypatch.setattr(runner, "generate_raw", lambda out: generated.append(out))
+    assert runner.resolve_raw_dir(None) == default
+    assert generated == [default]
+    assert "generating the demo dataset" in capsys.readouterr().out
+    (default / "tracks").mkdir(parents=True)
+    assert runner.resolve_raw_dir(None) == default
+    assert generated == [default]
+
+
+def test_generate_writes_raw_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("saas_lifecycle.generate")
+    out = tmp_path / "raw"
+    argv = ["generate", "--out", str(out), "--users", "30", "--days", "20", "--seed", "3"]
+    assert cli.main(argv) == 0
+    for table in ("tracks", "users", "accounts"):
+        assert list((out / table).glob("**/*.parquet")), table
+    printed = capsys.readouterr().out
+    assert "tracks" in printed and "events/second" in printed

@@ -1,0 +1,116 @@
+"""The `lifecycle` command line: argument parsing only; the work is in runner.py."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+from saas_lifecycle import runner
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `lifecycle <cmd>: error: <message>` and exit 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _argtype(parse: Callable[[str], Any], name: str) -> Callable[[str], Any]:
+    """Turn a parser raising ValueError into an argparse type with a readable message."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def _bounded(kind: type, low: float, high: float | None = None) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"not a {kind.__name__}: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            upper = f" and {high}" if high is not None else ""
+            raise ValueError(f"must be {'between' if upper else 'at least'} {low}{upper}: {text}")
+        return value
+
+    return _argtype(parse, kind.__name__)
+
+
+_date = _argtype(runner.parse_date, "date")
+_vars = _argtype(runner.parse_vars, "vars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `lifecycle` parser with its `generate` and `run` subcommands."""
+    parser = _Parser(prog="lifecycle", description=__doc__)
+    commands = parser.add_subparsers(
+        dest="command", metavar="{generate,run}", required=True, parser_class=_Parser
+    )
+
+    gen = commands.add_parser("generate", help="write a synthetic raw dataset (Parquet)")
+    gen.add_argument("--out", type=Path, required=True, help="output raw directory")
+    gen.add_argument("--users", type=_bounded(int, 1), default=2000, help="users (2000)")
+    gen.add_argument("--days", type=_bounded(int, 1), default=180, help="days (180)")
+    gen.add_argument("--start", type=_date, default=date(2025, 1, 1), help="first day (2025-01-01)")
+    gen.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    gen.add_argument(
+        "--dirty-rate",
+        type=_bounded(float, 0.0, 1.0),
+        default=0.005,
+        help="share of rows that break the contract (0.005)",
+    )
+
+    run = commands.add_parser("run", help="check the raw schema, then dbt seed and dbt build")
+    run.add_argument(
+        "--raw-dir", type=Path, help="raw Parquet directory ($RAW_DATA_DIR, else data/raw)"
+    )
+    run.add_argument(
+        "--database",
+        type=Path,
+        help="DuckDB file ($LIFECYCLE_DUCKDB_PATH, else warehouse/lifecycle.duckdb)",
+    )
+    run.add_argument("--as-of", type=_date, help="as_of_date var, YYYY-MM-DD")
+    run.add_argument("--vars", type=_vars, help="dbt vars as a YAML mapping, e.g. '{key: value}'")
+    run.add_argument("--target", help="dbt target ($LIFECYCLE_TARGET, else duckdb)")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lifecycle` console script; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors (2) and --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command == "generate":
+        runner.generate_raw(
+            args.out,
+            users=args.users,
+            days=args.days,
+            start=args.start,
+            seed=args.seed,
+            dirty_rate=args.dirty_rate,
+        )
+        return 0
+    return runner.run(
+        raw_dir=args.raw_dir,
+        database=args.database,
+        as_of=args.as_of,
+        user_vars=args.vars,
+        target=args.target,
+        full_refresh=args.full_refresh,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,416 @@
+"""The guarded job behind `lifecycle run`: schema check, dbt seed and build, summary.
+
+Every expected failure (a raw table that breaks the contract, a dbt node that errors or a
+test that fails) ends in one line `lifecycle run failed: <reason>` and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from saas_lifecycle import settings
+from saas_lifecycle.schema_check import SchemaError, SchemaReport, check_raw_schema
+
+# Statuses of dbt results that fail a run (models: error; tests: fail or error).
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+# Node types whose passing results are counted but not listed one by one.
+TEST_TYPES = frozenset({"test", "unit_test"})
+# Lines of a failing node's message shown under its progress line (unit-test diffs are long).
+MAX_MESSAGE_LINES = 20
+# Node names listed in a failure line before "and N more".
+MAX_NAMED_FAILURES = 5
+
+
+class RunError(Exception):
+    """A step of the run failed; the message is the one-line reason."""
+
+
+def say(line: str = "") -> None:
+    """Print one progress line at once (dbt runs long steps)."""
+    print(line, flush=True)
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 row`, `2,000 rows`."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def one_line(text: str) -> str:
+    """Collapse a multi-line message into one line."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# ---------------------------------------------------------------------------- arguments
+
+
+def parse_vars(text: str) -> dict[str, Any]:
+    """Parse a `--vars` YAML mapping such as `{reporting_timezone: US/Pacific}`."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or one_line(str(exc))
+        raise ValueError(f"not valid YAML ({problem}): {text!r}") from exc
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"not a YAML mapping like '{{key: value}}': {text!r}")
+    return value
+
+
+def parse_date(text: str) -> date:
+    """Parse a YYYY-MM-DD date."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:  # e.g. 2025-02-30
+            pass
+    raise ValueError(f"not a date in YYYY-MM-DD form: {text!r}")
+
+
+def dbt_vars(
+    user_vars: Mapping[str, Any] | None, as_of: date | None, report: SchemaReport
+) -> dict[str, Any]:
+    """Merge the dbt vars; later sources win: user vars, then --as-of, then the schema check."""
+    merged: dict[str, Any] = dict(user_vars or {})
+    if as_of is not None:
+        merged["as_of_date"] = as_of.isoformat()
+    merged["absent_raw_tables"] = list(report.absent_optional)
+    return merged
+
+
+# ---------------------------------------------------------------------------- generation
+
+
+def generate_raw(out_dir: Path, **options: Any) -> None:
+    """Generate a synthetic raw dataset and print rows per table and throughput."""
+    from saas_lifecycle.generate import generate  # numpy-heavy; import only when needed
+
+    stats = generate(out_dir, **options)
+    say(f"generated raw data in {stats.out_dir}")
+    width = max(len(name) for name in stats.rows) if stats.rows else 0
+    for name, count in stats.rows.items():
+        say(f"  {name:<{width}}  {plural(count, 'row'):>17}")
+    say(
+        f"  {stats.events:,} events in {stats.seconds:.1f} s "
+        f"({stats.events_per_second:,.0f} events/second)"
+    )
+
+
+def resolve_raw_dir(raw_dir: Path | None) -> Path:
+    """--raw-dir, else $RAW_DATA_DIR, else data/raw (generated with demo data when empty)."""
+    if raw_dir is not None:
+        return raw_dir.resolve()
+    from_env = os.environ.get(settings.ENV_RAW_DIR)
+    if from_env:
+        return Path(from_env).resolve()
+    default = settings.DEFAULT_RAW_DIR
+    if not (default / "tracks").is_dir():
+        say(f"no raw data given and {default} has none: generating the demo dataset there")
+        generate_raw(default)
+    return default
+
+
+def resolve_database(database: Path | None) -> Path:
+    """--database, else $LIFECYCLE_DUCKDB_PATH, else warehouse/lifecycle.duckdb in the repo."""
+    path = database or Path(os.environ.get(settings.ENV_DATABASE) or settings.DEFAULT_DATABASE)
+    return path.resolve()
+
+
+# ---------------------------------------------------------------------------- dbt
+
+
+def node_label(resource_type: str, name: str, schema: str = "", alias: str = "") -> str:
+    """`model marts.dim_users`, `seed reference.plans`, `test not_null_...`."""
+    if resource_type in {"model", "seed", "snapshot"} and schema and alias:
+        return f"{resource_type} {schema}.{alias}"
+    return f"{resource_type} {name}"
+
+
+class DbtProgress:
+    """dbt event callback: one line per finished node with its status and seconds.
+
+    Passing and skipped tests are only counted; failing or warning ones are listed with
+    their message.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, msg: Any) -> None:
+        """Receive every dbt event (dbt fires them from its worker threads)."""
+        name = msg.info.name
+        if name == "LogStartLine":
+            self.total = max(self.total, msg.data.total)
+        elif name == "NodeFinished":
+            self._finished(msg.data.node_info, msg.data.run_result)
+
+    def _finished(self, info: Any, result: Any) -> None:
+        relation = info.node_relation
+        label = node_label(info.resource_type, info.node_name, relation.schema, relation.alias)
+        status = result.status or info.node_status
+        with self._lock:
+            self.done += 1
+            self.counts[status] = self.counts.get(status, 0) + 1
+            noteworthy = status in FAILED_STATUSES or status == "warn"
+            if info.resource_type in TEST_TYPES and not noteworthy:
+                return  # hundreds of tests: counted in the tally, listed only when not passing
+            total = max(self.total, self.done)
+            width = len(str(total))
+            say(
+                f"  [{self.done:>{width}}/{total}] {status:<7} {label} "
+                f"({result.execution_time:.1f} s)"
+            )
+            if noteworthy and result.message:
+                lines = result.message.strip().splitlines()
+                for line in lines[:MAX_MESSAGE_LINES]:
+                    say(f"      {line}")
+                if len(lines) > MAX_MESSAGE_LINES:
+                    say(f"      ... ({len(lines) - MAX_MESSAGE_LINES} more lines in dbt.log)")
+
+    def tally(self) -> str:
+        """`pass 12, error 1, skipped 3` style counts."""
+        return ", ".join(f"{status} {n}" for status, n in sorted(self.counts.items()))
+
+
+def failure_reason(step: str, result: Any) -> str:
+    """Name the failing step and nodes of an unsuccessful dbtRunnerResult."""
+    if result.exception is not None:
+        return f"{step}: {one_line(str(result.exception)) or type(result.exception).__name__}"
+    failed = [
+        node_label(
+            str(r.node.resource_type),
+            r.node.name,
+            getattr(r.node, "schema", ""),  # unit tests have neither schema nor alias
+            getattr(r.node, "alias", ""),
+        )
+        for r in getattr(result.result, "results", None) or []
+        if str(r.status) in FAILED_STATUSES
+    ]
+    if not failed:
+        return f"{step}: dbt reported no success"
+    named = ", ".join(failed[:MAX_NAMED_FAILURES])
+    more = len(failed) - MAX_NAMED_FAILURES
+    if more > 0:
+        named += f" and {more} more"
+    return f"{step}: {plural(len(failed), 'failure')}: {named}"
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open after an invocation.
+
+    Without this, this process cannot open the database file again (DuckDB refuses a second
+    connection with other settings), and the summary needs to read it.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    try:
+        env = DuckDBConnectionManager.env()
+    except Exception:  # no environment was created (raised as a bare Exception by dbt-duckdb)
+        return
+    DuckDBConnectionManager.close_all_connections()
+    env.close()
+
+
+def run_dbt(command: str, variables: Mapping[str, Any], full_refresh: bool) -> None:
+    """Run one dbt command with quiet console output and a progress line per node."""
+    from dbt.cli.main import dbtRunner  # slow import; only when dbt really runs
+
+    step = f"dbt {command}"
+    root = str(settings.REPO_ROOT)
+    args = [
+        command,
+        "--project-dir",
+        root,
+        "--profiles-dir",
+        root,
+        "--vars",
+        json.dumps(dict(variables)),
+        "--log-level",
+        "none",  # console quiet; callbacks still receive every event; logs/dbt.log keeps all
+        "--no-send-anonymous-usage-stats",
+        "--no-use-colors",  # plain messages (unit-test diffs) in the progress lines
+    ]
+    if full_refresh:
+        args.append("--full-refresh")
+    progress = DbtProgress()
+    say(f"{step} ...")
+    started = time.perf_counter()
+    try:
+        result = dbtRunner(callbacks=[progress]).invoke(args)
+    finally:
+        release_duckdb()
+    if isinstance(result.exception, KeyboardInterrupt):
+        raise result.exception
+    seconds = time.perf_counter() - started
+    tally = f" ({progress.tally()})" if progress.counts else ""
+    say(f"{step} {'finished' if result.success else 'stopped'} after {seconds:.1f} s{tally}")
+    if not result.success:
+        raise RunError(failure_reason(step, result))
+
+
+@contextmanager
+def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def dbt_environ(raw_dir: Path, database: Path, target: str) -> dict[str, str]:
+    """The environment profiles.yml and the dbt sources read."""
+    temp_dir = os.environ.get(settings.ENV_DUCKDB_TEMP_DIR) or str(database.parent / "tmp")
+    return {
+        settings.ENV_RAW_DIR: str(raw_dir),
+        settings.ENV_DATABASE: str(database),
+        settings.ENV_TARGET: target,
+        settings.ENV_DUCKDB_TEMP_DIR: temp_dir,
+    }
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+def _relations(con: Any, schema: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables"
+        " where table_schema = ? and table_catalog = current_database() order by table_name",
+        [schema],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _row_counts(con: Any, schema: str) -> list[tuple[str, int]]:
+    return [
+        (name, con.execute(f"select count(*) from {_quote(schema)}.{_quote(name)}").fetchone()[0])
+        for name in _relations(con, schema)
+    ]
+
+
+def _print_counts(title: str, counts: Sequence[tuple[str, int]]) -> None:
+    say(title)
+    if not counts:
+        say("  (none)")
+        return
+    width = max(len(name) for name, _ in counts)
+    for name, rows in counts:
+        say(f"  {name:<{width}}  {plural(rows, 'row'):>17}")
+
+
+def _unknown_event_names(con: Any) -> list[tuple[str, int | None]]:
+    """Rows of the unknown-event-names relation (whatever schema holds it), most events first."""
+    name = settings.UNKNOWN_EVENTS_RELATION
+    columns: dict[str, set[str]] = {}
+    for schema, column in con.execute(
+        "select table_schema, column_name from information_schema.columns"
+        " where table_name = ? and table_catalog = current_database()",
+        [name],
+    ).fetchall():
+        columns.setdefault(schema, set()).add(column)
+    schema = next((s for s in settings.UNKNOWN_EVENTS_SCHEMAS if s in columns), None)
+    if schema is None:
+        return []
+    events = "events" if "events" in columns[schema] else "null"
+    return con.execute(
+        f"select event_name, {events} from {_quote(schema)}.{_quote(name)}"
+        f" order by {events} desc nulls last, event_name"
+    ).fetchall()
+
+
+def print_summary(database: Path) -> None:
+    """Where the marts are, rows per mart and quarantine table, unknown event names."""
+    import duckdb
+
+    if not database.exists():
+        say(f"marts: no DuckDB file at {database} (non-DuckDB target?)")
+        return
+    with duckdb.connect(str(database), read_only=True) as con:
+        marts = _row_counts(con, settings.MARTS_SCHEMA)
+        quarantine = _row_counts(con, settings.QUARANTINE_SCHEMA)
+        unknown = _unknown_event_names(con)
+    say()
+    _print_counts(f"marts: {database}, schema {settings.MARTS_SCHEMA}", marts)
+    _print_counts(
+        f"quarantine (rows that broke the raw contract), schema {settings.QUARANTINE_SCHEMA}",
+        quarantine,
+    )
+    if unknown:
+        say(
+            f"WARNING: {len(unknown)} event name(s) are not in the event_taxonomy seed "
+            "(counted as 'uncategorized'); add them to seeds/event_taxonomy.csv:"
+        )
+        for event_name, events in unknown:
+            say(f"  {event_name}" + ("" if events is None else f"  ({events:,} events)"))
+
+
+# ---------------------------------------------------------------------------- the job
+
+
+def _run(
+    raw_dir: Path | None,
+    database: Path | None,
+    as_of: date | None,
+    user_vars: Mapping[str, Any] | None,
+    target: str | None,
+    full_refresh: bool,
+) -> None:
+    raw = resolve_raw_dir(raw_dir)
+    started = time.perf_counter()
+    report = check_raw_schema(raw)
+    tables = ", ".join(f"{name} ({plural(n, 'file')})" for name, n in report.files.items())
+    say(f"raw schema ok in {time.perf_counter() - started:.1f} s: {raw}: {tables}")
+    for notice in report.notices:
+        say(notice)
+
+    db_path = resolve_database(database)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
+    variables = dbt_vars(user_vars, as_of, report)
+    with patched_environ(dbt_environ(raw, db_path, dbt_target)):
+        run_dbt("seed", variables, full_refresh)
+        run_dbt("build", variables, full_refresh)
+    print_summary(db_path)
+
+
+def run(
+    raw_dir: Path | None = None,
+    database: Path | None = None,
+    as_of: date | None = None,
+    user_vars: Mapping[str, Any] | None = None,
+    target: str | None = None,
+    full_refresh: bool = False,
+) -> int:
+    """Run the whole job; return the exit code (0 success, 1 failed)."""
+    try:
+        _run(raw_dir, database, as_of, user_vars, target, full_refresh)
+    except (SchemaError, RunError) as exc:
+        print(f"lifecycle run failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0

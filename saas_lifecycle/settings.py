@@ -1,0 +1,26 @@
+"""Paths, environment variable names and defaults of the command line, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# The repository root holds dbt_project.yml and profiles.yml (the package is installed editable).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Environment variables read by profiles.yml and the dbt sources; the command line sets them.
+ENV_RAW_DIR = "RAW_DATA_DIR"
+ENV_DATABASE = "LIFECYCLE_DUCKDB_PATH"
+ENV_TARGET = "LIFECYCLE_TARGET"
+ENV_DUCKDB_TEMP_DIR = "LIFECYCLE_DUCKDB_TEMP_DIR"
+
+DEFAULT_RAW_DIR = REPO_ROOT / "data" / "raw"
+DEFAULT_DATABASE = REPO_ROOT / "warehouse" / "lifecycle.duckdb"
+DEFAULT_TARGET = "duckdb"
+
+# Schemas the dbt project builds into (macros/generate_schema_name.sql uses them verbatim).
+MARTS_SCHEMA = "marts"
+QUARANTINE_SCHEMA = "quarantine"
+# Relation listing event names missing from the event_taxonomy seed, and the schemas that may
+# hold it, searched in this order.
+UNKNOWN_EVENTS_RELATION = "unknown_event_names"
+UNKNOWN_EVENTS_SCHEMAS = ("monitoring", "staging")
