@@ -60,7 +60,7 @@
     {%- if granularity == 'day' -%}
         {{ days_between(start_period, end_period) }}
     {%- elif granularity == 'week' -%}
-        cast({{ days_between(start_period, end_period) }} / 7 as integer)
+        cast(floor({{ days_between(start_period, end_period) }} / 7.0) as integer)
     {%- else -%}
         (
             (extract(year from {{ end_period }}) * 12 + extract(month from {{ end_period }}))
