@@ -27,7 +27,7 @@ final as (
         avg(case when users.is_churned then 0 else 1 end) as not_churned_rate,
         count(distinct case when accounts.first_paid_at is not null then users.account_id end)
             as paying_accounts,
-        count(distinct users.account_id) as accounts
+        count(distinct users.account_id) as signed_up_accounts
     from users
     left join accounts on users.account_id = accounts.account_id
     group by users.channel, coalesce(users.utm_campaign, '(none)')
@@ -35,4 +35,4 @@ final as (
 )
 
 select * from final
-order by channel, signups desc
+order by channel asc, signups desc
