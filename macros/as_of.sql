@@ -19,3 +19,12 @@
     case when {{ denominator }} = 0 or {{ denominator }} is null then null
         else cast({{ numerator }} as double) / {{ denominator }} end
 {%- endmacro %}
+
+{#- Filter (for a where clause) keeping, of a CDC versions model with updated_at, valid_to
+    and created_at, the version of each id in force at the end of as_of_date: the latest
+    captured before the cut-off, for ids created before it. -#}
+{% macro version_in_force_at_as_of() -%}
+    updated_at < {{ as_of_end_at() }}
+    and (valid_to is null or valid_to >= {{ as_of_end_at() }})
+    and created_at < {{ as_of_end_at() }}
+{%- endmacro %}

@@ -12,10 +12,7 @@ in_force as (
 
     select *
     from user_versions
-    where
-        updated_at < {{ as_of_end_at() }}
-        and (valid_to is null or valid_to >= {{ as_of_end_at() }})
-        and created_at < {{ as_of_end_at() }}
+    where {{ version_in_force_at_as_of() }}
 
 ),
 

@@ -81,10 +81,7 @@ tickets_in_force as (
     -- The version of each ticket in force at the end of as_of_date.
     select *
     from ticket_versions
-    where
-        updated_at < {{ as_of_end_at() }}
-        and (valid_to is null or valid_to >= {{ as_of_end_at() }})
-        and created_at < {{ as_of_end_at() }}
+    where {{ version_in_force_at_as_of() }}
 
 ),
 
