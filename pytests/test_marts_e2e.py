@@ -1,0 +1,191 @@
+"""Whole builds of the marts on a small generated dataset.
+
+One module-scoped build serves several checks: every dbt unit test (run here with the
+default vars, see runner.UNIT_TEST_EXCLUSION), the point-in-time guarantee (building with
+--as-of D equals building on the raw data cut off at the end of D) and the demo's story.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from saas_lifecycle import settings
+from saas_lifecycle.contract import RAW_TABLES
+
+SMALL = {"users": 500, "days": 120, "seed": 11, "start": date(2025, 1, 6)}
+AS_OF = date(2025, 3, 20)
+TIMEOUT_SECONDS = 900
+
+# The column each raw table is cut off by: event time for facts, updated_at for CDC tables
+# (METRICS.md, precise reading 3).
+CUT_OFF_COLUMN = {
+    "tracks": "occurred_at",
+    "users": "updated_at",
+    "accounts": "updated_at",
+    "billing_events": "occurred_at",
+    "survey_responses": "submitted_at",
+    "support_tickets": "updated_at",
+    "email_events": "occurred_at",
+}
+
+
+@dataclass(frozen=True)
+class Build:
+    raw: Path
+    database: Path
+    work: Path
+
+
+def _env(work: Path, raw: Path, database: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        settings.ENV_RAW_DIR: str(raw),
+        settings.ENV_DATABASE: str(database),
+        settings.ENV_DUCKDB_TEMP_DIR: str(work / "tmp"),
+    }
+
+
+def lifecycle_run(raw: Path, database: Path, work: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "saas_lifecycle.cli", "run", "--raw-dir", str(raw)]
+        + ["--database", str(database), *args],
+        cwd=settings.REPO_ROOT,
+        env=_env(work, raw, database),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def mart_rows(database: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return sorted(con.sql(f"select * from marts.{table}").fetchall(), key=repr)
+
+
+def mart_names(database: Path) -> list[str]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.sql(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    return sorted(name for (name,) in rows)
+
+
+@pytest.fixture(scope="module")
+def small_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    from saas_lifecycle.generate import generate
+
+    work = tmp_path_factory.mktemp("small")
+    raw = work / "raw"
+    generate(raw, **SMALL)
+    database = work / "full.duckdb"
+    lifecycle_run(raw, database, work)
+    return Build(raw, database, work)
+
+
+@pytest.mark.e2e
+def test_every_dbt_unit_test_passes(small_build: Build) -> None:
+    """The unit tests pin each metric with hand-computed rows; they run with default vars."""
+    dbt = Path(sys.executable).with_name("dbt")
+    done = subprocess.run(
+        [str(dbt), "test", "--select", "test_type:unit", "--profiles-dir", "."],
+        cwd=settings.REPO_ROOT,
+        env=_env(small_build.work, small_build.raw, small_build.database),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert "ERROR=0" in done.stdout and "PASS=" in done.stdout
+
+
+def _cut_raw(raw: Path, out: Path, end: datetime) -> None:
+    """Copy the raw dir keeping only rows that exist at `end` (exclusive)."""
+    for name in RAW_TABLES:
+        table = ds.dataset(raw / name, format="parquet", partitioning=None).to_table()
+        column = table[CUT_OFF_COLUMN[name]]
+        keep = pc.fill_null(pc.less(column, pa.scalar(end, type=column.type)), False)
+        (out / name).mkdir(parents=True)
+        pq.write_table(table.filter(keep), out / name / "part-0.parquet")
+
+
+@pytest.mark.e2e
+def test_as_of_equals_raw_data_cut_off_at_that_date(small_build: Build) -> None:
+    work = small_build.work
+    as_of_build = work / "as_of.duckdb"
+    lifecycle_run(small_build.raw, as_of_build, work, "--as-of", AS_OF.isoformat())
+
+    cut = work / "raw_cut"
+    end = datetime.combine(AS_OF + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    _cut_raw(small_build.raw, cut, end)
+    cut_build = work / "cut.duckdb"
+    # No --as-of: the default (latest active date) of the cut data must be AS_OF itself.
+    lifecycle_run(cut, cut_build, work)
+
+    marts = mart_names(as_of_build)
+    assert len(marts) == 20
+    assert mart_names(cut_build) == marts
+    different = [m for m in marts if mart_rows(as_of_build, m) != mart_rows(cut_build, m)]
+    assert different == []
+    with duckdb.connect(str(as_of_build), read_only=True) as con:
+        latest = con.execute("select max(date) from marts.active_users_daily").fetchone()
+    assert latest == (AS_OF,)
+
+
+@pytest.mark.e2e
+def test_demo_story_value_event_tops_the_aha_list(small_build: Build) -> None:
+    with duckdb.connect(str(small_build.database), read_only=True) as con:
+        top = con.execute(
+            "select event_name from marts.aha_moment_candidates"
+            " where lift is not null order by lift desc limit 1"
+        ).fetchone()
+    assert top == ("invoice_sent",)
+
+
+@pytest.mark.e2e
+def test_demo_story_onboarding_drop_off_is_visible_step_by_step(small_build: Build) -> None:
+    with duckdb.connect(str(small_build.database), read_only=True) as con:
+        completed = con.sql(
+            "select step_order, sum(users_completed) from marts.onboarding_funnel"
+            " where segment_type = 'all' group by step_order order by step_order"
+        ).fetchall()
+    counts = [n for _, n in completed]
+    assert len(counts) == 6
+    assert counts[0] > counts[-1]
+    assert all(later <= earlier for earlier, later in zip(counts, counts[1:], strict=False))
+
+
+@pytest.mark.e2e
+def test_demo_story_better_channels_retain_better(small_build: Build) -> None:
+    """Referral and organic sign-ups keep coming back more than paid social ones."""
+    with duckdb.connect(str(small_build.database), read_only=True) as con:
+        rates = dict(
+            con.sql(
+                "select segment_value,"
+                " sum(retained_users) / sum(cohort_size)"
+                " from marts.retention_cohorts"
+                " where cohort_granularity = 'week' and segment_type = 'channel'"
+                " and period_number = 4 and is_complete"
+                " group by segment_value"
+            ).fetchall()
+        )
+    good = max(rates.get("referral", 0), rates.get("organic_search", 0))
+    poor = min(rates.get("social", 1), rates.get("paid_search", 1))
+    assert good > poor, rates
