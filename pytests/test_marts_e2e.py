@@ -46,6 +46,7 @@ class Build:
     raw: Path
     database: Path
     work: Path
+    injected: dict[str, dict[str, int]]
 
 
 def _env(work: Path, raw: Path, database: Path) -> dict[str, str]:
@@ -93,10 +94,10 @@ def small_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
     work = tmp_path_factory.mktemp("small")
     raw = work / "raw"
-    generate(raw, **SMALL)
+    stats = generate(raw, **SMALL)
     database = work / "full.duckdb"
     lifecycle_run(raw, database, work)
-    return Build(raw, database, work)
+    return Build(raw, database, work, stats.injected)
 
 
 @pytest.mark.e2e
@@ -189,3 +190,87 @@ def test_demo_story_better_channels_retain_better(small_build: Build) -> None:
     good = max(rates.get("referral", 0), rates.get("organic_search", 0))
     poor = min(rates.get("social", 1), rates.get("paid_search", 1))
     assert good > poor, rates
+
+
+# Staging model and key of each raw table whose rows are events (fresh ids for bad rows).
+EVENT_TABLES = {
+    "tracks": ("stg_product__tracks", "quarantine_product__tracks", "event_id"),
+    "billing_events": (
+        "stg_billing__billing_events",
+        "quarantine_billing__billing_events",
+        "billing_event_id",
+    ),
+    "email_events": ("stg_email__email_events", "quarantine_email__email_events", "email_event_id"),
+}
+
+
+@pytest.mark.e2e
+def test_every_injected_bad_row_is_quarantined_with_its_rule(small_build: Build) -> None:
+    with duckdb.connect(str(small_build.database), read_only=True) as con:
+        found = {
+            (table, rule): n
+            for table, rule, n in con.execute(
+                "select raw_table, quarantine_rule, rows_quarantined_by_rule"
+                " from monitoring.quarantine_summary where quarantine_rule <> 'none'"
+            ).fetchall()
+        }
+    expected = {
+        (table, rule): n
+        for table, rules in small_build.injected.items()
+        for rule, n in rules.items()
+        if n
+    }
+    assert found == expected
+    assert {table for table, _ in expected} == set(RAW_TABLES)
+
+
+@pytest.mark.e2e
+def test_no_row_is_lost_and_no_bad_row_reaches_staging(small_build: Build) -> None:
+    with duckdb.connect(str(small_build.database), read_only=True) as con:
+        rows_read = dict(
+            con.execute(
+                "select distinct raw_table, rows_read from monitoring.quarantine_summary"
+            ).fetchall()
+        )
+        for name in RAW_TABLES:
+            raw_rows = ds.dataset(small_build.raw / name, format="parquet").count_rows()
+            assert rows_read[name] == raw_rows, name
+        for staging, quarantine, key in EVENT_TABLES.values():
+            leaked = con.execute(
+                f"select count(*) from staging.{staging} as s"
+                f" inner join quarantine.{quarantine} as q on s.{key} = q.{key}"
+            ).fetchone()
+            assert leaked == (0,), staging
+
+
+@pytest.mark.e2e
+def test_redelivered_events_collapse_to_the_earliest_received_copy(small_build: Build) -> None:
+    raw_tracks = str(small_build.raw / "tracks" / "**" / "*.parquet")
+    with duckdb.connect(str(small_build.database), read_only=True) as con:
+        duplicated, mismatched, staged, distinct_good = con.execute(
+            f"""
+            with raw as (
+                select event_id, received_at::timestamp as received_at
+                from read_parquet('{raw_tracks}', hive_partitioning = false)
+            ),
+            good_raw as (
+                select raw.* from raw
+                anti join quarantine.quarantine_product__tracks as q using (event_id)
+                where raw.event_id is not null
+            ),
+            earliest as (
+                select event_id, count(*) as copies, min(received_at) as received_at
+                from good_raw group by event_id
+            )
+            select
+                count(*) filter (where earliest.copies > 1),
+                count(*) filter (where earliest.received_at <> s.received_at),
+                (select count(*) from staging.stg_product__tracks),
+                count(*)
+            from earliest
+            left join staging.stg_product__tracks as s using (event_id)
+            """
+        ).fetchone()
+    assert duplicated > 0
+    assert mismatched == 0
+    assert staged == distinct_good

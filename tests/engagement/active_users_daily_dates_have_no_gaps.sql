@@ -15,33 +15,9 @@ actual as (
 
 ),
 
-missing as (
-
-    select period_start from expected
-    except
-    select period_start from actual
-
-),
-
-extra as (
-
-    select period_start from actual
-    except
-    select period_start from expected
-
-),
-
 final as (
 
-    select
-        'missing' as problem,
-        period_start
-    from missing
-    union all
-    select
-        'extra' as problem,
-        period_start
-    from extra
+    {{ set_difference_rows('expected', 'actual', ['period_start']) }}
 
 )
 

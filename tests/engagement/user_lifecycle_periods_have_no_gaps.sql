@@ -24,47 +24,9 @@ actual as (
 
 ),
 
-missing as (
-
-    select
-        granularity,
-        period_start
-    from expected
-    except
-    select
-        granularity,
-        period_start
-    from actual
-
-),
-
-extra as (
-
-    select
-        granularity,
-        period_start
-    from actual
-    except
-    select
-        granularity,
-        period_start
-    from expected
-
-),
-
 final as (
 
-    select
-        'missing' as problem,
-        granularity,
-        period_start
-    from missing
-    union all
-    select
-        'extra' as problem,
-        granularity,
-        period_start
-    from extra
+    {{ set_difference_rows('expected', 'actual', ['granularity', 'period_start']) }}
 
 )
 
