@@ -274,3 +274,26 @@ def test_redelivered_events_collapse_to_the_earliest_received_copy(small_build: 
     assert duplicated > 0
     assert mismatched == 0
     assert staged == distinct_good
+
+
+@pytest.mark.e2e
+def test_analyses_compile_and_run_against_the_marts(small_build: Build) -> None:
+    dbt = Path(sys.executable).with_name("dbt")
+    env = _env(small_build.work, small_build.raw, small_build.database)
+    done = subprocess.run(
+        [str(dbt), "compile", "--select", "resource_type:analysis", "--profiles-dir", "."],
+        cwd=settings.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    compiled = sorted(
+        (small_build.work / "target" / "compiled" / "saas_lifecycle" / "analyses").glob("*.sql")
+    )
+    assert len(compiled) >= 3
+    with duckdb.connect(str(small_build.database), read_only=True) as con:
+        for path in compiled:
+            assert con.execute(path.read_text()).fetchall(), path.name

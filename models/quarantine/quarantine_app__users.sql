@@ -8,6 +8,8 @@ select
     created_at,
     updated_at,
     deleted_at,
+    source_file,
+    source_row_number,
     quarantine_rule
 from {{ ref('base_app__users') }}
 where quarantine_rule is not null

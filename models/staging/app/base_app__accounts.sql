@@ -17,7 +17,8 @@ typed as (
         cast(company_size as bigint) as company_size,
         cast(industry as varchar) as industry,
         {{ utc_timestamp('created_at') }} as created_at,
-        {{ utc_timestamp('updated_at') }} as updated_at
+        {{ utc_timestamp('updated_at') }} as updated_at,
+        {{ raw_row_lineage() }}
 
     from source
 

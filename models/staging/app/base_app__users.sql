@@ -18,7 +18,8 @@ typed as (
         cast(role as varchar) as role,
         {{ utc_timestamp('created_at') }} as created_at,
         {{ utc_timestamp('updated_at') }} as updated_at,
-        {{ utc_timestamp('deleted_at') }} as deleted_at
+        {{ utc_timestamp('deleted_at') }} as deleted_at,
+        {{ raw_row_lineage() }}
 
     from source
 

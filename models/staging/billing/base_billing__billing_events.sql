@@ -26,7 +26,8 @@ typed as (
         cast(mrr_amount as decimal(18, 2)) as mrr_amount,
         upper(trim(cast(currency as varchar))) as currency,
         {{ utc_timestamp('occurred_at') }} as occurred_at,
-        {{ utc_timestamp('received_at') }} as received_at
+        {{ utc_timestamp('received_at') }} as received_at,
+        {{ raw_row_lineage() }}
 
     from source
 

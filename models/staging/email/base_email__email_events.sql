@@ -17,7 +17,8 @@ typed as (
         cast(campaign_id as varchar) as campaign_id,
         cast(campaign_name as varchar) as campaign_name,
         cast(event_type as varchar) as event_type,
-        {{ utc_timestamp('occurred_at') }} as occurred_at
+        {{ utc_timestamp('occurred_at') }} as occurred_at,
+        {{ raw_row_lineage() }}
 
     from source
 

@@ -22,7 +22,8 @@ typed as (
         cast(utm_source as varchar) as utm_source,
         cast(utm_medium as varchar) as utm_medium,
         cast(utm_campaign as varchar) as utm_campaign,
-        cast(properties as varchar) as properties
+        cast(properties as varchar) as properties,
+        {{ raw_row_lineage() }}
 
     from source
 

@@ -20,7 +20,8 @@ typed as (
         {{ utc_timestamp('created_at') }} as created_at,
         {{ utc_timestamp('first_response_at') }} as first_response_at,
         {{ utc_timestamp('solved_at') }} as solved_at,
-        {{ utc_timestamp('updated_at') }} as updated_at
+        {{ utc_timestamp('updated_at') }} as updated_at,
+        {{ raw_row_lineage() }}
 
     from source
 

@@ -17,7 +17,8 @@ typed as (
         cast(survey_type as varchar) as survey_type,
         cast(score as integer) as score,
         cast(comment as varchar) as comment,
-        {{ utc_timestamp('submitted_at') }} as submitted_at
+        {{ utc_timestamp('submitted_at') }} as submitted_at,
+        {{ raw_row_lineage() }}
 
     from source
 
