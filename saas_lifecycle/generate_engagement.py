@@ -50,7 +50,7 @@ def surveys_table(pop: Population, seed: int, dirty_rate: float, schema: pa.Sche
     user, k = expand(asks)
     asked = signup[user] + (14 + 90 * k) * DAY_US + rng.integers(0, 3 * DAY_US, user.size)
     alive = asked < pop.alive_until[user]
-    answers = rng.random(user.size) < np.where(alive, 0.3, 0.06)
+    answers = rng.random(user.size) < np.where(alive, 0.5, 0.12)
     answers[:1] = True  # at least one answer, so even a tiny dataset has an NPS table
     user, asked, alive = user[answers], asked[answers], alive[answers]
     submitted = asked + (rng.lognormal(np.log(5.0), 1.2, user.size) * HOUR_US).astype(np.int64)

@@ -12,15 +12,18 @@ import re
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from saas_lifecycle import settings
+from saas_lifecycle.publish import LockedError, Warehouse, exclusive, publish, start_build
+from saas_lifecycle.quality import LayerValidation
 from saas_lifecycle.schema_check import SchemaError, SchemaReport, check_raw_schema
 
 # Statuses of dbt results that fail a run (models: error; tests: fail or error).
@@ -234,11 +237,12 @@ def run_dbt(
     variables: Mapping[str, Any],
     full_refresh: bool,
     extra_args: Sequence[str] = (),
+    step: str | None = None,
 ) -> None:
     """Run one dbt command with quiet console output and a progress line per node."""
     from dbt.cli.main import dbtRunner  # slow import; only when dbt really runs
 
-    step = f"dbt {command}"
+    step = step or f"dbt {command}"
     root = str(settings.REPO_ROOT)
     args = [
         command,
@@ -379,6 +383,121 @@ def print_summary(database: Path) -> None:
 
 # ---------------------------------------------------------------------------- the job
 
+# The dbt build runs in two layers, each followed by its quality gate. The first takes the
+# seeds, staging, quarantine and monitoring models with the tests on them alone (cautious);
+# the second everything downstream, with every test that touches it (eager).
+STAGING_LAYER = (
+    "--select",
+    "resource_type:seed",
+    "staging",
+    "quarantine",
+    "monitoring",
+    "--indirect-selection",
+    "cautious",
+    # dbt unit tests pin metric logic with fixtures and the default vars; the run's own vars
+    # would override theirs, so they run in the test suite (scripts/test.sh), not here.
+    *UNIT_TEST_EXCLUSION,
+)
+MARTS_LAYER = ("--select", "intermediate", "marts", "resource_type:exposure", *UNIT_TEST_EXCLUSION)
+
+
+def new_run_id() -> str:
+    """Sortable and unique: UTC start time plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+class Gates:
+    """The quality gates of one run: validates layers, stops on blocking failures, and
+    records every result (failed runs too) in the audit database and the Data Docs."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self.run_id = new_run_id()
+        self.started_at = datetime.now(UTC)
+        self.validations: list[LayerValidation] = []
+        self.raw_volumes: dict[str, int] = {}
+
+    def check(self, validation: LayerValidation) -> None:
+        """Keep the result; print the report; raise RunError when an expectation blocks."""
+        from saas_lifecycle.quality.validate import format_report
+
+        self.validations.append(validation)
+        failed = validation.blocking_failures
+        say(
+            f"{validation.layer} validation: {plural(len(validation.outcomes), 'expectation')},"
+            f" {len(failed)} blocking failure(s), {len(validation.warnings)} warning(s)"
+        )
+        if failed or validation.warnings:
+            say(format_report([validation]))
+        if failed:
+            names = ", ".join(o.expectation for o in failed[:MAX_NAMED_FAILURES])
+            more = len(failed) - MAX_NAMED_FAILURES
+            raise RunError(
+                f"{validation.layer} validation: {len(failed)} blocking expectation(s) failed:"
+                f" {names}{f' and {more} more' if more > 0 else ''}"
+            )
+
+    def record(self, status: str) -> None:
+        """Append this run's results to the audit database and write its Data Docs."""
+        try:
+            self._record(status)
+        except Exception as exc:  # a history failure must not hide the run's own outcome
+            say(f"WARNING: could not record the validation results: {one_line(str(exc))}")
+
+    def _record(self, status: str) -> None:
+        from saas_lifecycle.quality.docs import build_data_docs
+        from saas_lifecycle.quality.history import record_run
+
+        record_run(
+            self.warehouse.audit,
+            self.run_id,
+            self.started_at,
+            datetime.now(UTC),
+            status,
+            self.validations,
+            self.raw_volumes,
+        )
+        if self.validations:
+            index = build_data_docs(self.validations, self.warehouse.data_docs, self.run_id)
+            say(f"validation results: {self.warehouse.audit} (run {self.run_id})")
+            say(f"data docs: {index}")
+
+
+def _guarded_build(
+    raw: Path,
+    warehouse: Warehouse,
+    gates: Gates,
+    as_of: date | None,
+    user_vars: Mapping[str, Any] | None,
+    target: str | None,
+    full_refresh: bool,
+) -> None:
+    from saas_lifecycle.quality.history import previous_volumes
+    from saas_lifecycle.quality.validate import validate_database, validate_raw
+
+    started = time.perf_counter()
+    report = check_raw_schema(raw)
+    tables = ", ".join(f"{name} ({plural(n, 'file')})" for name, n in report.files.items())
+    say(f"raw schema ok in {time.perf_counter() - started:.1f} s: {raw}: {tables}")
+    for notice in report.notices:
+        say(notice)
+    variables = dbt_vars(user_vars, as_of, report)
+
+    raw_validation, gates.raw_volumes = validate_raw(
+        raw, list(report.files), previous_volumes(warehouse.audit), variables
+    )
+    gates.check(raw_validation)
+
+    build = start_build(warehouse)
+    dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
+    with patched_environ(dbt_environ(raw, build, dbt_target)):
+        run_dbt("build", variables, full_refresh, STAGING_LAYER, step="dbt build (staging)")
+        gates.check(validate_database(build, "staging", variables))
+        run_dbt("build", variables, full_refresh, MARTS_LAYER, step="dbt build (marts)")
+        gates.check(validate_database(build, "marts", variables))
+    publish(warehouse)
+    say(f"published: {warehouse.published}")
+
 
 def _run(
     raw_dir: Path | None,
@@ -389,23 +508,19 @@ def _run(
     full_refresh: bool,
 ) -> None:
     raw = resolve_raw_dir(raw_dir)
-    started = time.perf_counter()
-    report = check_raw_schema(raw)
-    tables = ", ".join(f"{name} ({plural(n, 'file')})" for name, n in report.files.items())
-    say(f"raw schema ok in {time.perf_counter() - started:.1f} s: {raw}: {tables}")
-    for notice in report.notices:
-        say(notice)
-
-    db_path = resolve_database(database)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
-    variables = dbt_vars(user_vars, as_of, report)
-    with patched_environ(dbt_environ(raw, db_path, dbt_target)):
-        run_dbt("seed", variables, full_refresh)
-        # dbt unit tests pin metric logic with fixtures and the default vars; the run's own
-        # vars would override theirs, so they run in the test suite (scripts/test.sh), not here.
-        run_dbt("build", variables, full_refresh, UNIT_TEST_EXCLUSION)
-    print_summary(db_path)
+    warehouse = Warehouse(resolve_database(database))
+    try:
+        with exclusive(warehouse):
+            gates = Gates(warehouse)
+            status = "failed"
+            try:
+                _guarded_build(raw, warehouse, gates, as_of, user_vars, target, full_refresh)
+                status = "success"
+            finally:
+                gates.record(status)
+    except LockedError as exc:
+        raise RunError(str(exc)) from None
+    print_summary(warehouse.published)
 
 
 def run(

@@ -1,0 +1,146 @@
+"""Validation history in a DuckDB audit file beside the warehouse.
+
+A separate file, so a failed run records its results without touching the published marts
+file, and BI readers holding the warehouse never block the audit write. Tables (schema
+`audit`, created when missing, appended to on every run):
+
+- `validation_runs`: run_id, started_at, finished_at, status
+- `validation_results`: run_id, started_at, finished_at, layer, expectation, severity,
+  success, observed_value, sample_failing_rows (JSON text)
+- `raw_volumes`: run_id, raw_table, rows (the next runs' volume baseline)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from saas_lifecycle.quality import LayerValidation
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA = "audit"
+# Run statuses whose raw volumes are a baseline for the next runs' volume check.
+SUCCESS_STATUSES = ("success", "succeeded", "passed", "ok")
+
+DDL = (
+    "create schema if not exists {s}",
+    """create table if not exists {s}.validation_runs (
+        run_id varchar not null, started_at timestamp not null, finished_at timestamp,
+        status varchar not null)""",
+    """create table if not exists {s}.validation_results (
+        run_id varchar not null, started_at timestamp not null, finished_at timestamp,
+        layer varchar not null, expectation varchar not null, severity varchar not null,
+        success boolean not null, observed_value varchar, sample_failing_rows varchar)""",
+    """create table if not exists {s}.raw_volumes (
+        run_id varchar not null, raw_table varchar not null, rows bigint not null)""",
+)
+
+
+def _schema(con: duckdb.DuckDBPyConnection) -> str:
+    """The audit schema qualified by the file's catalog: a file named audit.duckdb has a
+    catalog `audit` too, and an unqualified `audit.x` would be ambiguous."""
+    (catalog,) = con.execute("select current_database()").fetchone()
+    return '"' + catalog.replace('"', '""') + '".' + SCHEMA
+
+
+def _naive(moment: datetime) -> datetime:
+    """Naive UTC (the warehouse convention), whatever zone the caller used."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def record_run(
+    audit_db: Path,
+    run_id: str,
+    started_at: datetime,
+    finished_at: datetime,
+    status: str,
+    validations: Sequence[LayerValidation],
+    raw_volumes: Mapping[str, int],
+) -> None:
+    """Append one run, its expectation outcomes and its raw volumes to the audit file."""
+    import duckdb
+
+    audit_db = Path(audit_db)
+    audit_db.parent.mkdir(parents=True, exist_ok=True)
+    started, finished = _naive(started_at), _naive(finished_at)
+    results = [
+        (
+            run_id,
+            started,
+            finished,
+            o.layer,
+            o.expectation,
+            o.severity,
+            o.success,
+            o.observed_value,
+            json.dumps(o.sample_failing_rows, default=str) if o.sample_failing_rows else None,
+        )
+        for v in validations
+        for o in v.outcomes
+    ]
+    with duckdb.connect(str(audit_db)) as con:
+        schema = _schema(con)
+        for statement in DDL:
+            con.execute(statement.format(s=schema))
+        con.execute("begin transaction")  # all of a run or nothing
+        con.execute(
+            f"insert into {schema}.validation_runs values (?, ?, ?, ?)",
+            [run_id, started, finished, status],
+        )
+        if results:
+            con.executemany(
+                f"insert into {schema}.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                results,
+            )
+        if raw_volumes:
+            con.executemany(
+                f"insert into {schema}.raw_volumes values (?, ?, ?)",
+                [(run_id, table, int(rows)) for table, rows in raw_volumes.items()],
+            )
+        con.execute("commit")
+
+
+def previous_volumes(audit_db: Path, runs: int = 5) -> dict[str, list[int]]:
+    """Rows per raw table in the last `runs` successful runs, newest first ({} if none)."""
+    import duckdb
+
+    audit_db = Path(audit_db)
+    if not audit_db.exists():
+        return {}
+    statuses = ", ".join(f"'{s}'" for s in SUCCESS_STATUSES)
+    with duckdb.connect(str(audit_db), read_only=True) as con:
+        schema = _schema(con)
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "and table_catalog = current_database()",
+                [SCHEMA],
+            ).fetchall()
+        }
+        if not {"validation_runs", "raw_volumes"} <= tables:
+            return {}
+        rows = con.execute(
+            f"""
+            with last_runs as (
+                select run_id, max(started_at) as started_at from {schema}.validation_runs
+                where lower(status) in ({statuses})
+                group by run_id order by started_at desc limit ?
+            )
+            select v.raw_table, v.rows from {schema}.raw_volumes v
+            join last_runs r using (run_id)
+            order by r.started_at desc, v.raw_table
+            """,
+            [int(runs)],
+        ).fetchall()
+    volumes: dict[str, list[int]] = {}
+    for table, count in rows:
+        volumes.setdefault(table, []).append(int(count))
+    return volumes
