@@ -166,6 +166,21 @@ def test_missing_day_of_events_blocks(raw: Path) -> None:
     assert failed.sample_failing_rows[0]["events"] == 0
 
 
+def test_late_arrivals_after_the_last_event_day_are_no_gap(raw: Path) -> None:
+    """An export cut at a date still holds events received days later: a tail, not a gap."""
+
+    def cut_after_middle_day(table: pa.Table, _: Path) -> pa.Table:
+        end = pa.scalar(
+            datetime.combine(MIDDLE_DAY, datetime.min.time(), tzinfo=UTC),
+            type=table["occurred_at"].type,
+        )
+        return table.filter(pc.fill_null(pc.less(table["occurred_at"], end), False))
+
+    rewrite(raw, "tracks", cut_after_middle_day)
+    validation, _ = validate_raw(raw, ALL_TABLES, {}, {})
+    assert outcome(validation, "tracks.daily_volume.gap").success, format_report([validation])
+
+
 def test_duplicate_flood_blocks_and_the_threshold_is_a_var(raw: Path) -> None:
     def flood(table: pa.Table, _: Path) -> pa.Table:
         copies = [

@@ -51,6 +51,9 @@ DEFAULT_MAX_CLOCK_SKEW_HOURS = 24
 # has early days at 2 % of the whole range's median; weekends measured at >= 14 % locally.
 MIN_DAY_SHARE_OF_LOCAL_MEDIAN = 0.1
 LOCAL_MEDIAN_DAYS = 7  # days on each side of the day
+# Below this many events a day (local median), a tiny product's day-to-day noise makes the
+# share rule meaningless, so such days are not judged.
+MIN_LOCAL_MEDIAN_EVENTS = 100
 # Median delivery latency (received_at - occurred_at) of tracks; normal data has seconds to
 # minutes, a batch written in local time labelled UTC is hours off.
 MIN_MEDIAN_LATENCY_HOURS = -1.0
@@ -444,7 +447,18 @@ def _daily_volume_spec(src: str) -> Spec:
             select cast({_ts("received_at")} as date) as day, count(*) as events
             from {src} where received_at is not null group by all
         ),
-        bounds as (select min(day) as first_day, max(day) as last_day from daily),
+        bounds as (
+            select
+                min(day) as first_day,
+                max(day) as last_day,
+                -- Late arrivals received after the last day anything happened are a tail,
+                -- not a range to judge (a cut-off export ends that way).
+                (
+                    select max(cast({_ts("occurred_at")} as date)) from {src}
+                    where {_ts("occurred_at")} <= {_ts("received_at")}
+                ) as last_occurred_day
+            from daily
+        ),
         spine as (
             select cast(t.d as date) as day
             from bounds, generate_series(first_day, last_day, interval 1 day) as t(d)
@@ -464,13 +478,19 @@ def _daily_volume_spec(src: str) -> Spec:
         select day, events, local_median,
             greatest({MIN_DAY_SHARE_OF_LOCAL_MEDIAN} * local_median, 1) as min_events
         from ref, bounds
-        where day > first_day and day < last_day  -- edge days are partial by nature
+        where
+            day > first_day and day < last_day  -- edge days are partial by nature
+            and day <= last_occurred_day
+            and local_median >= {MIN_LOCAL_MEDIAN_EVENTS}
         order by day
     """
 
     def observe(frame: pd.DataFrame, failing: pd.DataFrame) -> str:
         if frame.empty:
-            return "fewer than 3 received days: nothing inside the range to compare"
+            return (
+                "no inner received day to judge (fewer than 3 days, or local medians under "
+                f"{MIN_LOCAL_MEDIAN_EVENTS} events)"
+            )
         if failing.empty:
             worst = (frame["events"] / frame["local_median"]).min()
             return (
