@@ -538,6 +538,33 @@ def test_quarantine_share_above_the_threshold_blocks_at_staging(
 # ---------------------------------------------------------------- quarantined and published
 
 
+def assert_quarantined_and_published(
+    raw: Path,
+    database: Path,
+    tmp_path: Path,
+    target: tuple[str, str, str],
+    bad_ids: list[str],
+    leak_condition: str,
+) -> None:
+    """Run on a raw dir holding a few bad rows: the run publishes, every bad row sits in
+    quarantine with its rule, and none reached staging. `target` is (<source>__<table>,
+    key column, rule)."""
+    model, key, rule = target
+    done = run_cli(raw, database, tmp_path)
+    assert done.returncode == 0, output(done)
+    assert "lifecycle run failed" not in done.stderr, output(done)
+    quarantined = query(
+        database,
+        f"select {key}, quarantine_rule from quarantine.quarantine_{model} order by {key}",
+    )
+    assert quarantined == [(i, rule) for i in sorted(bad_ids)]
+    leaked = query(
+        database,
+        f"select count(*) from staging.stg_{model} where {key} like 'bad-%' or {leak_condition}",
+    )
+    assert leaked == [(0,)]
+
+
 @pytest.mark.e2e
 def test_nps_scores_out_of_range_are_quarantined_and_published(
     published: Published, tmp_path: Path
@@ -569,21 +596,14 @@ def test_nps_scores_out_of_range_are_quarantined_and_published(
     rows = sum(pq.ParquetFile(p).metadata.num_rows for p in table_files(raw, "survey_responses"))
     assert len(bad_ids) / rows < QUARANTINE_MAX_SHARE
 
-    done = run_cli(raw, database, tmp_path)
-    assert done.returncode == 0, output(done)
-    assert "lifecycle run failed" not in done.stderr, output(done)
-    quarantined = query(
+    assert_quarantined_and_published(
+        raw,
         database,
-        "select response_id, quarantine_rule"
-        " from quarantine.quarantine_surveys__survey_responses order by response_id",
+        tmp_path,
+        ("surveys__survey_responses", "response_id", "score_out_of_range"),
+        bad_ids,
+        leak_condition="score not between 0 and 10",
     )
-    assert quarantined == [(i, "score_out_of_range") for i in sorted(bad_ids)]
-    leaked = query(
-        database,
-        "select count(*) from staging.stg_surveys__survey_responses"
-        " where response_id like 'bad-%' or score not between 0 and 10",
-    )
-    assert leaked == [(0,)]
     # Every other response reached staging, one row per response_id.
     good_ids = {
         response_id
@@ -627,21 +647,14 @@ def test_negative_mrr_is_quarantined_and_published(published: Published, tmp_pat
     rows = sum(pq.ParquetFile(p).metadata.num_rows for p in table_files(raw, "billing_events"))
     assert len(bad_ids) / rows < QUARANTINE_MAX_SHARE
 
-    done = run_cli(raw, database, tmp_path)
-    assert done.returncode == 0, output(done)
-    assert "lifecycle run failed" not in done.stderr, output(done)
-    quarantined = query(
+    assert_quarantined_and_published(
+        raw,
         database,
-        "select billing_event_id, quarantine_rule"
-        " from quarantine.quarantine_billing__billing_events order by billing_event_id",
+        tmp_path,
+        ("billing__billing_events", "billing_event_id", "negative_mrr_amount"),
+        bad_ids,
+        leak_condition="mrr_amount < 0",
     )
-    assert quarantined == [(i, "negative_mrr_amount") for i in sorted(bad_ids)]
-    leaked = query(
-        database,
-        "select count(*) from staging.stg_billing__billing_events"
-        " where billing_event_id like 'bad-%' or mrr_amount < 0",
-    )
-    assert leaked == [(0,)]
     assert len(snapshot_marts(database)) == MART_COUNT
 
 
