@@ -15,5 +15,5 @@ else
 fi
 
 # --frozen: install exactly what uv.lock pins, never re-resolve.
-"${UV[@]}" sync --frozen --quiet
+"${UV[@]}" sync --frozen --all-extras --quiet
 printf '%s\n' "${UV[@]}" > .venv/.uv-command
