@@ -14,23 +14,23 @@
     ({{ days_before_as_of(date_expression) }} between {{ first_day_back }} and {{ last_day_back }})
 {%- endmacro %}
 
-{#- A select of the identity-resolved events of existing users on local dates on or after
-    their signup date (up to the end of as_of_date, as int_events_resolved is), with
-    days_since_signup (0 = signup date) and days_before_as_of (0 = as_of_date).
-    `event_filter` is a condition on `events` (int_events_resolved) columns. -#}
+{#- A select of the identity-resolved daily event counts of existing users (one row per
+    user, local date and event name, up to as_of_date) on dates on or after their signup
+    date, with days_since_signup (0 = signup date) and days_before_as_of (0 = as_of_date).
+    `event_filter` is a condition on `events` (int_user_events_daily) columns; count a
+    user's events with sum(event_count). -#}
 {% macro user_events_since_signup(event_filter='true') -%}
     select
         events.user_id,
-        events.event_id,
         events.event_name,
         events.category,
         events.is_active,
-        events.occurred_at,
         events.occurred_date,
+        events.event_count,
         {{ days_between('users.signup_date', 'events.occurred_date') }} as days_since_signup,
         {{ days_before_as_of('events.occurred_date') }} as days_before_as_of
 
-    from {{ ref('int_events_resolved') }} as events
+    from {{ ref('int_user_events_daily') }} as events
     inner join {{ ref('int_users') }} as users
         on events.user_id = users.user_id
     where

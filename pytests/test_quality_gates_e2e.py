@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from repo_process import run_in_repo
 
 from saas_lifecycle import settings
 
@@ -107,15 +108,7 @@ def run_cli(
     raw: Path, database: Path, work: Path, *extra: str, timeout: float = RUN_TIMEOUT_SECONDS
 ) -> subprocess.CompletedProcess[str]:
     """`lifecycle run` on `raw` into `database` in a fresh interpreter."""
-    return subprocess.run(
-        cli_args(raw, database, *extra),
-        cwd=settings.REPO_ROOT,
-        env=cli_env(work),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_in_repo(cli_args(raw, database, *extra), cli_env(work), timeout)
 
 
 def output(done: subprocess.CompletedProcess[str]) -> str:

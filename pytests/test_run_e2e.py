@@ -7,7 +7,6 @@ own dbt runs in the repository are not disturbed.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,33 +17,21 @@ from types import SimpleNamespace
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from repo_process import run_in_repo
 
-from saas_lifecycle import cli, settings
+from saas_lifecycle import cli
 from saas_lifecycle.runner import failure_reason, print_summary
 
 TINY = {"users": 40, "days": 30, "seed": 7}
 # A tiny dataset still carries at least one bad row of every kind, far above the default 1%
 # quarantine threshold of a real one; these tests are about the command, not that gate.
 TINY_VARS = ["--vars", "{quarantine_max_share: 1}"]
-DBT_TIMEOUT_SECONDS = 900
 
 
 def run_cli(args: list[str], work: Path) -> subprocess.CompletedProcess[str]:
     """`lifecycle <args>` in a fresh interpreter from the repository root."""
-    env = {
-        **os.environ,
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "saas_lifecycle.cli", *args],
-        cwd=settings.REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=DBT_TIMEOUT_SECONDS,
-        check=False,
-    )
+    env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
+    return run_in_repo([sys.executable, "-m", "saas_lifecycle.cli", *args], env)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,11 +81,46 @@ def exclusive(warehouse: Warehouse) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def start_build(warehouse: Warehouse) -> Path:
-    """Discard what an earlier failed or killed run left and return the build database."""
+def start_build(warehouse: Warehouse, incremental: bool = True) -> Path:
+    """Discard what an earlier failed or killed run left and return the build database.
+
+    An incremental build starts from a copy of the published database, so its incremental
+    models only add the new batch; a full refresh (or a first run) starts from nothing.
+    The published file is never written to: a failed run leaves it as it was.
+    """
     for leftover in (warehouse.building, _wal(warehouse.building)):
         leftover.unlink(missing_ok=True)
+    if incremental and warehouse.published.exists():
+        # copyfile uses the kernel's in-place copy (copy_file_range/sendfile) where it can.
+        shutil.copyfile(warehouse.published, warehouse.building)
     return warehouse.building
+
+
+# The table of a built database that records the vars its incremental tables were built with.
+BUILD_SETTINGS_TABLE = "main.lifecycle_build_settings"
+
+
+def read_build_settings(database: Path) -> dict[str, str] | None:
+    """The recorded build settings of a database, or None (no file, or built before them)."""
+    import duckdb
+
+    if not database.exists():
+        return None
+    with duckdb.connect(str(database), read_only=True) as con:
+        try:
+            rows = con.execute(f"select name, value from {BUILD_SETTINGS_TABLE}").fetchall()
+        except duckdb.CatalogException:
+            return None
+    return dict(rows)
+
+
+def write_build_settings(database: Path, values: dict[str, str]) -> None:
+    """Record the settings a build used (replacing what the copied database recorded)."""
+    import duckdb
+
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"create or replace table {BUILD_SETTINGS_TABLE} (name varchar, value varchar)")
+        con.executemany(f"insert into {BUILD_SETTINGS_TABLE} values (?, ?)", sorted(values.items()))
 
 
 def publish(warehouse: Warehouse) -> None:

@@ -2,10 +2,10 @@
 -- one active event, on or after their signup date and on or before as_of_date.
 with
 
-events as (
+user_events as (
 
-    select * from {{ ref('int_events_resolved') }}
-    where user_id is not null and is_active
+    select * from {{ ref('int_user_events_daily') }}
+    where is_active
 
 ),
 
@@ -18,18 +18,16 @@ users as (
 final as (
 
     select
-        events.user_id,
-        events.occurred_date as activity_date,
-        count(*) as active_events,
-        count(distinct case when events.category = 'core_feature' then events.event_name end)
+        user_events.user_id,
+        user_events.occurred_date as activity_date,
+        cast(sum(user_events.event_count) as bigint) as active_events,
+        count(distinct case when user_events.category = 'core_feature' then user_events.event_name end)
             as distinct_core_features
 
-    from events
-    inner join users on events.user_id = users.user_id
-    where
-        events.occurred_date >= users.signup_date
-        and events.occurred_date <= {{ as_of_date() }}
-    group by events.user_id, events.occurred_date
+    from user_events
+    inner join users on user_events.user_id = users.user_id
+    where user_events.occurred_date >= users.signup_date
+    group by user_events.user_id, user_events.occurred_date
 
 )
 

@@ -1,10 +1,11 @@
 -- The as-of cut-off of this build, one row: var as_of_date when set, else the latest local
--- date of any good, deduplicated, active tracks row (mapped to a user or not).
+-- date of any good, deduplicated, active tracks row (mapped to a user or not), read from
+-- the daily roll-up of tracks (the same dates and event names, far fewer rows).
 with
 
 tracks as (
 
-    select * from {{ ref('stg_product__tracks') }}
+    select * from {{ ref('int_identity_events_daily') }}
 
 ),
 

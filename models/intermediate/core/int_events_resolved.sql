@@ -1,5 +1,8 @@
 -- Good tracks rows up to the end of as_of_date, each resolved to a user (identity stitching)
 -- and categorised by the event taxonomy. user_id is null for rows that map to no user.
+-- A view: as long as the event table, it costs less to read where used than to write.
+{{ config(materialized='view') }}
+
 with
 
 tracks as (
@@ -9,19 +12,7 @@ tracks as (
 
 ),
 
-identity_map as (
-
-    select * from {{ ref('stg_product__identity_map') }}
-    -- A mapping first seen after the cut-off does not exist yet at as_of.
-    where stitched_at < {{ as_of_end_at() }}
-
-),
-
-users as (
-
-    select user_id from {{ ref('int_users_as_of') }}
-
-),
+{{ as_of_identity_ctes() }},
 
 taxonomy as (
 
@@ -49,12 +40,7 @@ resolved as (
         tracks.utm_campaign
 
     from tracks
-    left join identity_map
-        on
-            tracks.user_id is null
-            and tracks.anonymous_id = identity_map.anonymous_id
-    left join users
-        on coalesce(tracks.user_id, identity_map.user_id) = users.user_id
+    {{ join_resolved_users('tracks', users_join='left') }}
     left join taxonomy on tracks.event_name = taxonomy.event_name
 
 )

@@ -54,22 +54,24 @@ support_signals as (
 
     select
         user_id,
-        count(
+        cast(sum(
             case
                 when
                     event_name = 'password_reset_requested'
                     and {{ within_days_before_as_of('occurred_date', 0, 13) }}
-                    then 1
+                    then event_count
+                else 0
             end
-        ) as password_resets_last_14,
-        count(
+        ) as bigint) as password_resets_last_14,
+        cast(sum(
             case
                 when
                     event_name = 'help_article_viewed'
                     and {{ within_days_before_as_of('occurred_date', 0, 29) }}
-                    then 1
+                    then event_count
+                else 0
             end
-        ) as help_views_last_30
+        ) as bigint) as help_views_last_30
 
     from support_signal_events
     group by user_id

@@ -1,31 +1,27 @@
 {{ config(materialized='view') }}
 
 -- Typed raw tracks with the quarantine rule each row breaks (null for good rows).
+-- The columns are cast straight off the raw relation (no `select *` step in between) so
+-- that DuckDB pushes the incremental models' received_at window into the Parquet scan.
 with
-
-source as (
-
-    select * from {{ raw_table('product', 'tracks') }}
-
-),
 
 typed as (
 
     select
-        cast(event_id as varchar) as event_id,
-        cast(anonymous_id as varchar) as anonymous_id,
-        cast(user_id as varchar) as user_id,
-        cast(event_name as varchar) as event_name,
+        cast(event_id as string) as event_id,
+        cast(anonymous_id as string) as anonymous_id,
+        cast(user_id as string) as user_id,
+        cast(event_name as string) as event_name,
         {{ utc_timestamp('occurred_at') }} as occurred_at,
         {{ utc_timestamp('received_at') }} as received_at,
-        cast(platform as varchar) as platform,
-        cast(utm_source as varchar) as utm_source,
-        cast(utm_medium as varchar) as utm_medium,
-        cast(utm_campaign as varchar) as utm_campaign,
-        cast(properties as varchar) as properties,
+        cast(platform as string) as platform,
+        cast(utm_source as string) as utm_source,
+        cast(utm_medium as string) as utm_medium,
+        cast(utm_campaign as string) as utm_campaign,
+        cast(properties as string) as properties,
         {{ raw_row_lineage() }}
 
-    from source
+    from {{ raw_table('product', 'tracks') }}
 
 ),
 

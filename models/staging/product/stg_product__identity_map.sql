@@ -1,6 +1,11 @@
 -- Anonymous id -> user id. The earliest good row (by occurred_at, then received_at, then
 -- event_id) that carries both ids decides; stitched_at lets as-of models ignore mappings
 -- that happen after their cut-off.
+-- Incremental by anonymous_id: a run recomputes, from all of their rows, only the anonymous
+-- ids that appear with a user_id in the tracks rows it loaded (stg_product__tracks rows of
+-- the latest loaded_at); no other id's earliest stitching row can have changed.
+{{ config(**keyed_incremental('anonymous_id')) }}
+
 with
 
 tracks as (
@@ -20,6 +25,16 @@ stitching_rows as (
 
     from tracks
     where anonymous_id is not null and user_id is not null
+    {% if is_incremental() %}
+        and anonymous_id in (
+            select latest.anonymous_id
+            from tracks as latest
+            where
+                {{ in_latest_batch('tracks') }}
+                and latest.anonymous_id is not null
+                and latest.user_id is not null
+        )
+    {% endif %}
 
 ),
 

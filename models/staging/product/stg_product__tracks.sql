@@ -1,10 +1,23 @@
 -- Good tracks rows, one per event_id: the earliest received copy wins.
+-- Incremental on the loading watermark: a run reloads the received dates from
+-- reload_from_received_date() on (the latest loaded date minus the lookback) and keeps
+-- older partitions as they are. A copy of an event already kept in an older partition is
+-- dropped, so the dedupe holds across batches exactly as in a full refresh.
+{{ config(**date_partitioned_incremental('received_date')) }}
+
 with
 
 good_rows as (
 
-    select * from {{ ref('base_product__tracks') }}
+    select
+        *,
+        cast(received_at as date) as received_date
+
+    from {{ ref('base_product__tracks') }}
     where quarantine_rule is null
+    {% if is_incremental() %}
+        and received_at >= cast({{ reload_from_received_date() }} as timestamp)
+    {% endif %}
 
 ),
 
@@ -18,6 +31,19 @@ deduplicated as (
 
 ),
 
+{% if is_incremental() %}
+    kept_earlier as (
+
+        -- Events whose earliest copy was received before the reloaded dates.
+        select kept.event_id
+
+        from {{ this }} as kept
+        inner join deduplicated on kept.event_id = deduplicated.event_id
+        where kept.received_date < {{ reload_from_received_date() }}
+
+    ),
+{% endif %}
+
 final as (
 
     select
@@ -27,14 +53,19 @@ final as (
         event_name,
         occurred_at,
         received_at,
+        received_date,
         {{ local_date('occurred_at') }} as occurred_date,
         platform,
         utm_source,
         utm_medium,
         utm_campaign,
-        properties
+        properties,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_at
 
     from deduplicated
+    {% if is_incremental() %}
+        where event_id not in (select kept_earlier.event_id from kept_earlier)
+    {% endif %}
 
 )
 
