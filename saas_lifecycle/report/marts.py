@@ -1,0 +1,187 @@
+"""Read what the report draws from the published DuckDB file (read-only).
+
+One query per chart keeps the frames small: the marts are already aggregated, and the only
+user-level read (time to value by persona) takes two columns of dim_users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from saas_lifecycle import settings
+
+# Weeks after sign-up shown in the retention heatmap (a quarter).
+HEATMAP_WEEKS = 12
+
+# Chart key -> (the mart it reads, the query).
+QUERIES: dict[str, tuple[str, str]] = {
+    "retention": (
+        "retention_cohorts",
+        f"""
+        select cohort_start, segment_type, segment_value, period_number, cohort_size,
+            retained_users, retention_rate, is_complete
+        from marts.retention_cohorts
+        where cohort_granularity = 'week' and segment_type in ('all', 'channel')
+            and period_number <= {HEATMAP_WEEKS}
+        order by segment_type, segment_value, cohort_start, period_number
+    """,
+    ),
+    "active_users": (
+        "active_users_daily",
+        """
+        select date, dau, wau, mau, stickiness, mau_window_complete
+        from marts.active_users_daily order by date
+    """,
+    ),
+    "lifecycle": (
+        "user_lifecycle",
+        """
+        select period_start, new_users, returning_users, resurrected_users, dormant_users,
+            is_complete
+        from marts.user_lifecycle where granularity = 'week' order by period_start
+    """,
+    ),
+    "onboarding": (
+        "onboarding_funnel",
+        """
+        select signup_week, step_order, step_name, signups, users_completed, is_complete
+        from marts.onboarding_funnel where segment_type = 'all'
+        order by signup_week, step_order
+    """,
+    ),
+    "ttv": (
+        "dim_users",
+        """
+        select persona, ttv_hours from marts.dim_users
+    """,
+    ),
+    "conversion": (
+        "conversion_cohorts",
+        """
+        select signup_month, segment_value as channel, accounts_signed_up, accounts_trialing,
+            accounts_converted, is_complete
+        from marts.conversion_cohorts where segment_type = 'channel'
+        order by signup_month, channel
+    """,
+    ),
+    "mrr": (
+        "mrr_movements_monthly",
+        """
+        select month,
+            cast(starting_mrr as double) as starting_mrr,
+            cast(new_mrr as double) as new_mrr,
+            cast(expansion_mrr as double) as expansion_mrr,
+            cast(reactivation_mrr as double) as reactivation_mrr,
+            cast(contraction_mrr as double) as contraction_mrr,
+            cast(churned_mrr as double) as churned_mrr,
+            cast(ending_mrr as double) as ending_mrr,
+            net_revenue_retention, is_complete
+        from marts.mrr_movements_monthly order by month
+    """,
+    ),
+    "nps": (
+        "nps_monthly",
+        """
+        select month, responses, promoters, passives, detractors, nps, is_complete
+        from marts.nps_monthly where segment_type = 'all' order by month
+    """,
+    ),
+    "health": (
+        "customer_health",
+        """
+        select health_score, health_band, risk_reasons from marts.customer_health
+    """,
+    ),
+    "aha": (
+        "aha_moment_candidates",
+        """
+        select event_name, event_category, users_did, users_did_not, retention_if_did,
+            retention_if_not, lift
+        from marts.aha_moment_candidates order by lift desc nulls last, event_name
+    """,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MartsSnapshot:
+    """The frames the charts need and the facts the header shows."""
+
+    database: Path
+    as_of_date: date | None
+    reporting_timezone: str | None
+    currency: str | None
+    row_counts: dict[str, int]
+    frames: dict[str, pd.DataFrame] = field(repr=False)
+
+
+class MartsMissingError(Exception):
+    """The database has no published marts to report on."""
+
+
+def _scalar_row(con: Any, sql: str) -> tuple[Any, ...] | None:
+    """The first row of a query on an optional relation, or None when it does not exist."""
+    import duckdb
+
+    try:
+        return con.execute(sql).fetchone()
+    except duckdb.CatalogException:
+        return None
+
+
+def _row_counts(con: Any) -> dict[str, int]:
+    names = [
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables"
+            " where table_schema = ? and table_catalog = current_database() order by table_name",
+            [settings.MARTS_SCHEMA],
+        ).fetchall()
+    ]
+    return {
+        name: con.execute(f'select count(*) from {settings.MARTS_SCHEMA}."{name}"').fetchone()[0]
+        for name in names
+    }
+
+
+def load_marts(database: Path) -> MartsSnapshot:
+    """Open the published database read-only and read every chart's frame."""
+    import duckdb
+
+    if not database.is_file():
+        raise MartsMissingError(f"no published database at {database}: run `lifecycle run` first")
+    with duckdb.connect(str(database), read_only=True) as con:
+        counts = _row_counts(con)
+        missing = sorted({mart for mart, _ in QUERIES.values()} - set(counts))
+        if missing:
+            raise MartsMissingError(
+                f"{database} has no mart(s) {', '.join(missing)} in schema"
+                f" {settings.MARTS_SCHEMA}: run `lifecycle run` first"
+            )
+        frames = {key: con.execute(sql).df() for key, (_, sql) in QUERIES.items()}
+        # The build's cut-off and zone live in intermediate.int_as_of; the reporting currency
+        # is the one the fx_rates seed converts at rate 1.
+        as_of = _scalar_row(
+            con, "select as_of_date, reporting_timezone from intermediate.int_as_of"
+        )
+        currency = _scalar_row(
+            con,
+            "select currency from reference.fx_rates where rate_to_reporting = 1"
+            " order by currency limit 1",
+        )
+    as_of_date, timezone = as_of if as_of else (None, None)
+    if as_of_date is None and not frames["active_users"].empty:
+        as_of_date = frames["active_users"]["date"].max()
+    return MartsSnapshot(
+        database=database,
+        as_of_date=pd.Timestamp(as_of_date).date() if as_of_date is not None else None,
+        reporting_timezone=timezone,
+        currency=currency[0] if currency else None,
+        row_counts=counts,
+        frames=frames,
+    )
