@@ -1,0 +1,255 @@
+"""The assets and asset checks of the nightly job, in the order the guarded run runs them.
+
+raw tables (schema check, raw suite) -> dbt seeds, staging, quarantine, monitoring (with
+their dbt tests) -> staging suite -> dbt intermediate, marts, semantic (with their dbt
+tests) -> marts suite -> publish. Every suite's blocking expectations and every dbt test
+of `error` severity stop what is downstream, so the publish asset only runs when all
+passed; a build that stopped is never published.
+
+No `from __future__ import annotations` here: Dagster checks the type of each asset
+function's `context` annotation, which must be a class, not a string.
+"""
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import duckdb
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetChecksDefinition,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    Backoff,
+    Failure,
+    Jitter,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+    multi_asset,
+    multi_asset_check,
+)
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
+
+from saas_lifecycle import settings
+from saas_lifecycle.contract import RAW_TABLES
+from saas_lifecycle.orchestration.checks import (
+    check_results,
+    check_specs,
+    raw_expectation_asset,
+)
+from saas_lifecycle.orchestration.project import (
+    PUBLISHED_KEY,
+    RAW_GROUP,
+    LifecycleTranslator,
+    raw_table_key,
+)
+from saas_lifecycle.orchestration.resources import LifecycleRun
+from saas_lifecycle.quality import Layer, LayerValidation
+from saas_lifecycle.runner import (
+    FAILED_STATUSES,
+    UNIT_TEST_EXCLUSION,
+    _row_counts,
+    patched_environ,
+)
+
+# The layers of runner.STAGING_LAYER and runner.MARTS_LAYER, plus the semantic layer's
+# time spine (models/semantic) in the second.
+STAGING_SELECT = "resource_type:seed staging quarantine monitoring"
+MARTS_SELECT = "intermediate marts semantic"
+
+# A dbt node error whose message matches is the machine's, not the data's: another process
+# holding the DuckDB file, or an I/O hiccup. Retried with backoff; anything else is not.
+TRANSIENT_DBT_ERRORS = re.compile(
+    r"could not set lock|conflicting lock|io error|resource temporarily unavailable",
+    re.IGNORECASE,
+)
+DBT_RETRY_POLICY = RetryPolicy(
+    max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
+
+
+class TransientDbtError(Exception):
+    """dbt stopped for a reason a retry may clear (the step's RetryPolicy retries it)."""
+
+
+# ---------------------------------------------------------------------------- raw
+
+
+def raw_tables_asset() -> AssetsDefinition:
+    """Every raw table: the schema check (a broken file fails the step) and the raw suite."""
+    keys = [raw_table_key(table) for table in RAW_TABLES]
+
+    @multi_asset(
+        name="raw_tables",
+        specs=[
+            AssetSpec(
+                raw_table_key(name),
+                group_name=RAW_GROUP,
+                kinds={"parquet"},
+                description=f"Raw table {name} ({'required' if table.required else 'optional'}):"
+                " Parquet files under the raw dir, checked against ../shared/RAW_CONTRACT.md.",
+            )
+            for name, table in RAW_TABLES.items()
+        ],
+        check_specs=check_specs(keys, "raw"),
+    )
+    def raw_tables(context: AssetExecutionContext, lifecycle: LifecycleRun) -> Iterator[Any]:
+        from saas_lifecycle.quality.history import previous_volumes
+        from saas_lifecycle.quality.validate import validate_raw
+
+        report = lifecycle.schema_report()
+        for notice in report.notices:
+            context.log.info(notice)
+        validation, volumes = validate_raw(
+            report.raw_dir,
+            list(report.files),
+            previous_volumes(lifecycle.warehouse.audit),
+            lifecycle.variables(),
+        )
+        lifecycle.keep(validation, volumes)
+        _log_validation(context, validation)
+        for name in RAW_TABLES:
+            yield MaterializeResult(
+                asset_key=raw_table_key(name),
+                metadata={
+                    "path": MetadataValue.path(str(report.raw_dir / name)),
+                    "files": report.files.get(name, 0),
+                    "rows": volumes.get(name, 0),
+                    "absent": name in report.absent_optional,
+                },
+            )
+        yield from check_results(
+            validation, raw_expectation_asset, context.selected_asset_check_keys
+        )
+
+    return raw_tables
+
+
+# ---------------------------------------------------------------------------- dbt
+
+
+def dbt_layer(
+    project: DbtProject, name: str, select: str, indirect_selection: str | None = None
+) -> AssetsDefinition:
+    """One dbt build of a layer: an asset per seed and model, an asset check per dbt test."""
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select=select,
+        name=name,
+        dagster_dbt_translator=LifecycleTranslator(),
+        retry_policy=DBT_RETRY_POLICY,
+    )
+    def layer(
+        context: AssetExecutionContext, dbt: DbtCliResource, lifecycle: LifecycleRun
+    ) -> Iterator[Any]:
+        variables = lifecycle.variables()
+        # Unit tests pin logic with the default vars; they run in the test suite (runner.py).
+        args = ["build", *UNIT_TEST_EXCLUSION, *lifecycle.dbt_flags()]
+        if variables:
+            args += ["--vars", json.dumps(variables)]
+        environ = lifecycle.dbt_environ()
+        if indirect_selection:
+            # dagster-dbt reads the user's default from here and overrides it for subsets.
+            environ["DBT_INDIRECT_SELECTION"] = indirect_selection
+        # One artefact folder per run: the second layer reuses the first one's parse.
+        target = project.target_path / "runs" / context.run_id
+        (target / "run_results.json").unlink(missing_ok=True)  # an earlier attempt's
+        with patched_environ(environ):
+            invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
+        yield from invocation.stream()
+        if not invocation.is_successful():
+            raise dbt_failure(invocation)
+
+    return layer
+
+
+def dbt_failure(invocation: DbtCliInvocation) -> Exception:
+    """A retryable TransientDbtError, or a Failure that no retry will fix."""
+    step = f"dbt {invocation.dbt_command}"
+    try:
+        results = invocation.get_artifact("run_results.json").get("results", [])
+    except FileNotFoundError:
+        if invocation.process.returncode < 0:  # killed by a signal
+            return TransientDbtError(f"{step} was killed (signal {-invocation.process.returncode})")
+        error = invocation.get_error()
+        return Failure(f"{step} stopped before running any node: {error}", allow_retries=False)
+    failed = [r for r in results if str(r.get("status")) in FAILED_STATUSES]
+    names = ", ".join(r["unique_id"].split(".")[-1] for r in failed[:5])
+    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+    summary = f"{step}: {len(failed)} failure(s): {names}{more}"
+    if any(TRANSIENT_DBT_ERRORS.search(r.get("message") or "") for r in failed):
+        return TransientDbtError(summary)
+    return Failure(summary, allow_retries=False)
+
+
+# ---------------------------------------------------------------------------- quality
+
+
+def great_expectations_checks(
+    layer: Layer, assets_by_expectation: Mapping[str, AssetKey]
+) -> AssetChecksDefinition:
+    """The staging or marts suite on the build database, as one blocking check per asset."""
+
+    @multi_asset_check(
+        name=f"great_expectations_{layer}",
+        specs=check_specs(assets_by_expectation.values(), layer),
+        can_subset=True,
+    )
+    def suite(context: AssetCheckExecutionContext, lifecycle: LifecycleRun) -> Iterator[Any]:
+        from saas_lifecycle.quality.validate import validate_database
+
+        validation = validate_database(lifecycle.build_database(), layer, lifecycle.variables())
+        lifecycle.keep(validation)
+        _log_validation(context, validation)
+        yield from check_results(
+            validation, assets_by_expectation.get, context.selected_asset_check_keys
+        )
+
+    return suite
+
+
+def _log_validation(context: Any, validation: LayerValidation) -> None:
+    from saas_lifecycle.quality.validate import format_report
+
+    log: Callable[[str], None] = (
+        context.log.warning if validation.blocking_failures else context.log.info
+    )
+    log(format_report([validation]))
+
+
+# ---------------------------------------------------------------------------- publish
+
+
+def publish_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
+    """Publish the build once everything upstream was built and passed its blocking checks."""
+
+    @asset(
+        key=PUBLISHED_KEY,
+        deps=upstream,
+        group_name="publish",
+        kinds={"duckdb"},
+        description="The published DuckDB warehouse BI reads: the build database replaces it"
+        " in one atomic rename, only when every blocking check upstream passed"
+        " (write-audit-publish, saas_lifecycle/publish.py).",
+    )
+    def published_warehouse(lifecycle: LifecycleRun) -> MaterializeResult:
+        published = lifecycle.publish()
+        with duckdb.connect(str(published), read_only=True) as con:
+            marts = dict(_row_counts(con, settings.MARTS_SCHEMA))
+        return MaterializeResult(
+            metadata={
+                "path": MetadataValue.path(str(published)),
+                "mart_rows": MetadataValue.json(marts),
+                "audit_database": MetadataValue.path(str(lifecycle.warehouse.audit)),
+                "data_docs": MetadataValue.path(str(lifecycle.warehouse.data_docs)),
+            }
+        )
+
+    return published_warehouse
