@@ -75,7 +75,8 @@
 {%- endmacro %}
 
 {% macro default__hours_between(start_timestamp, end_timestamp) -%}
-    ((unix_micros({{ end_timestamp }}) - unix_micros({{ start_timestamp }})) / 3600000000.0)
+    {#- A double, as on DuckDB: Spark divides by a decimal literal in decimal arithmetic. -#}
+    (cast(unix_micros({{ end_timestamp }}) - unix_micros({{ start_timestamp }}) as double) / 3600000000)
 {%- endmacro %}
 
 {% macro duckdb__hours_between(start_timestamp, end_timestamp) -%}

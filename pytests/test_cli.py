@@ -47,6 +47,7 @@ def test_run_arguments_are_passed_through(run_calls: list[dict[str, Any]]) -> No
         "--target",
         "duckdb",
         "--full-refresh",
+        "--no-report",
     ]
     assert cli.main(argv) == 0
     assert run_calls == [
@@ -57,6 +58,7 @@ def test_run_arguments_are_passed_through(run_calls: list[dict[str, Any]]) -> No
             "user_vars": {"reporting_timezone": "US/Pacific"},
             "target": "duckdb",
             "full_refresh": True,
+            "report": False,
         }
     ]
 
@@ -70,6 +72,7 @@ def test_run_defaults(run_calls: list[dict[str, Any]]) -> None:
         "user_vars": None,
         "target": None,
         "full_refresh": False,
+        "report": True,
     }
 
 

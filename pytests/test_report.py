@@ -1,7 +1,7 @@
 """`lifecycle report`: the readings on hand-made frames, the charts' titles and axes, and the
 whole report built from a tiny generated dataset, checked offline in headless Chromium.
 
-Chromium is Debian's `chromium` package, which scripts/install-browser.sh installs (called
+Chromium is Debian's `chromium` package, which scripts/install-apt-package.sh installs (called
 by scripts/test.sh). Without it the browser tests skip, except under CI, where they fail.
 """
 
@@ -346,8 +346,8 @@ def browser() -> Path:
     if os.access(CHROMIUM, os.X_OK):
         return CHROMIUM
     if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: scripts/install-browser.sh must install it in CI")
-    pytest.skip(f"{CHROMIUM} is missing: run scripts/install-browser.sh (needs root or sudo)")
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh must install it in CI")
+    pytest.skip(f"{CHROMIUM} is missing: run scripts/test.sh as root (or with sudo) once")
 
 
 def chromium(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

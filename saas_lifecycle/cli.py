@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
-from saas_lifecycle import runner
+from saas_lifecycle import bench, runner, settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,13 +48,14 @@ def _bounded(kind: type, low: float, high: float | None = None) -> Callable[[str
 
 _date = _argtype(runner.parse_date, "date")
 _vars = _argtype(runner.parse_vars, "vars")
+_sizes = _argtype(lambda text: [bench.parse_size(part) for part in text.split(",")], "sizes")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `lifecycle` parser with its `generate` and `run` subcommands."""
+    """The `lifecycle` parser with its `generate`, `run` and `report` subcommands."""
     parser = _Parser(prog="lifecycle", description=__doc__)
     commands = parser.add_subparsers(
-        dest="command", metavar="{generate,run}", required=True, parser_class=_Parser
+        dest="command", metavar="{generate,run,report,bench}", required=True, parser_class=_Parser
     )
 
     gen = commands.add_parser("generate", help="write a synthetic raw dataset (Parquet)")
@@ -83,6 +84,52 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--vars", type=_vars, help="dbt vars as a YAML mapping, e.g. '{key: value}'")
     run.add_argument("--target", help="dbt target ($LIFECYCLE_TARGET, else duckdb)")
     run.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    run.add_argument(
+        "--no-report", action="store_true", help="do not write the HTML report after publishing"
+    )
+
+    ben = commands.add_parser(
+        "bench", help="time generation, full and incremental builds against the floor query"
+    )
+    ben.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[bench.parse_size(s) for s in bench.DEFAULT_SIZES],
+        help="events per dataset, comma-separated (1M,10M,100M)",
+    )
+    ben.add_argument(
+        "--days", type=_bounded(int, 2), default=bench.DEFAULT_DAYS, help="days per dataset (365)"
+    )
+    ben.add_argument(
+        "--work-dir",
+        type=Path,
+        default=settings.REPO_ROOT / "warehouse" / "bench",
+        help="where datasets and databases go (warehouse/bench)",
+    )
+    ben.add_argument(
+        "--out",
+        type=Path,
+        default=settings.REPO_ROOT / "docs" / "BENCHMARKS.md",
+        help="Markdown report (docs/BENCHMARKS.md)",
+    )
+    ben.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    ben.add_argument("--keep", action="store_true", help="keep each size's data and databases")
+    ben.add_argument("--vars", type=_vars, help="dbt vars for the runs, as for `lifecycle run`")
+
+    rep = commands.add_parser("report", help="write the HTML report from the published marts")
+    rep.add_argument(
+        "--database",
+        type=Path,
+        help="published DuckDB file ($LIFECYCLE_DUCKDB_PATH, else warehouse/lifecycle.duckdb)",
+    )
+    rep.add_argument(
+        "--out", type=Path, help="HTML file (<database folder>/report/lifecycle_report.html)"
+    )
+    rep.add_argument(
+        "--dbt-docs",
+        type=Path,
+        help="dbt docs page to link (target/static_index.html or index.html when present)",
+    )
     return parser
 
 
@@ -102,6 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             dirty_rate=args.dirty_rate,
         )
         return 0
+    if args.command == "bench":
+        bench.bench(args.sizes, args.days, args.work_dir, args.out, args.seed, args.keep, args.vars)
+        return 0
+    if args.command == "report":
+        from saas_lifecycle.report.build import report_command  # plotly: only when asked
+
+        return report_command(args.database, args.out, args.dbt_docs)
     return runner.run(
         raw_dir=args.raw_dir,
         database=args.database,
@@ -109,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         user_vars=args.vars,
         target=args.target,
         full_refresh=args.full_refresh,
+        report=not args.no_report,
     )
 
 

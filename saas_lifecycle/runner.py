@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,8 +22,16 @@ from typing import Any
 
 import yaml
 
-from saas_lifecycle import settings
-from saas_lifecycle.publish import LockedError, Warehouse, exclusive, publish, start_build
+from saas_lifecycle import settings, spark_target
+from saas_lifecycle.publish import (
+    LockedError,
+    Warehouse,
+    exclusive,
+    publish,
+    read_build_settings,
+    start_build,
+    write_build_settings,
+)
 from saas_lifecycle.quality import LayerValidation
 from saas_lifecycle.schema_check import SchemaError, SchemaReport, check_raw_schema
 
@@ -92,6 +101,52 @@ def dbt_vars(
         merged["as_of_date"] = as_of.isoformat()
     merged["absent_raw_tables"] = list(report.absent_optional)
     return merged
+
+
+# Vars that change the rows of the incremental tables (occurred_date, quarantine rules): a
+# run whose values differ from the published build's rebuilds them from scratch.
+INCREMENTAL_VARS = ("reporting_timezone", "max_clock_skew_hours", "incremental_lookback_days")
+
+
+def incremental_settings(variables: Mapping[str, Any]) -> dict[str, str]:
+    """The INCREMENTAL_VARS of a run: its --vars over the defaults in dbt_project.yml."""
+    project = yaml.safe_load((settings.REPO_ROOT / "dbt_project.yml").read_text())
+    values = {**project.get("vars", {}), **variables}
+    return {name: str(values.get(name)) for name in INCREMENTAL_VARS}
+
+
+def needs_full_refresh(published: Path, wanted: Mapping[str, str]) -> str | None:
+    """Why the incremental models must be rebuilt from scratch, or None if they need not."""
+    if not published.exists():
+        return "first build"
+    recorded = read_build_settings(published)
+    if recorded is None:
+        return "the published database records no build settings"
+    changed = [
+        f"{name} {recorded.get(name)} -> {value}"
+        for name, value in wanted.items()
+        if recorded.get(name) != value
+    ]
+    return "changed " + ", ".join(changed) if changed else None
+
+
+def prepare_build(
+    warehouse: Warehouse,
+    variables: Mapping[str, Any],
+    full_refresh: bool,
+    announce: Callable[[str], None],
+) -> tuple[dict[str, str], bool]:
+    """Start the build database: a copy of the published one, or empty for a full refresh
+    (asked for, or needed: see needs_full_refresh). Returns the settings to record with the
+    build and whether it is a full refresh."""
+    build_settings = incremental_settings(variables)
+    if not full_refresh:
+        reason = needs_full_refresh(warehouse.published, build_settings)
+        if reason:
+            announce(f"full refresh of the incremental models: {reason}")
+            full_refresh = True
+    start_build(warehouse, incremental=not full_refresh)
+    return build_settings, full_refresh
 
 
 # ---------------------------------------------------------------------------- generation
@@ -232,14 +287,26 @@ def release_duckdb() -> None:
     env.close()
 
 
+def keep_run_results(step: str) -> None:
+    """Copy dbt's run_results.json to run_results.<step>.json: the next step overwrites it,
+    and `lifecycle bench` reads the per-model timings of every step."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or settings.REPO_ROOT / "target")
+    results = target / "run_results.json"
+    if results.exists():
+        slug = re.sub(r"[^a-z0-9]+", "_", step.lower()).strip("_")
+        shutil.copyfile(results, target / f"run_results.{slug}.json")
+
+
 def run_dbt(
     command: str,
     variables: Mapping[str, Any],
     full_refresh: bool,
     extra_args: Sequence[str] = (),
     step: str | None = None,
+    callbacks: Sequence[Callable[[Any], None]] = (),
 ) -> None:
-    """Run one dbt command with quiet console output and a progress line per node."""
+    """Run one dbt command with quiet console output and a progress line per node;
+    `callbacks` also receive every dbt event."""
     from dbt.cli.main import dbtRunner  # slow import; only when dbt really runs
 
     step = step or f"dbt {command}"
@@ -264,12 +331,13 @@ def run_dbt(
     say(f"{step} ...")
     started = time.perf_counter()
     try:
-        result = dbtRunner(callbacks=[progress]).invoke(args)
+        result = dbtRunner(callbacks=[progress, *callbacks]).invoke(args)
     finally:
         release_duckdb()
     if isinstance(result.exception, KeyboardInterrupt):
         raise result.exception
     seconds = time.perf_counter() - started
+    keep_run_results(step)
     tally = f" ({progress.tally()})" if progress.counts else ""
     say(f"{step} {'finished' if result.success else 'stopped'} after {seconds:.1f} s{tally}")
     if not result.success:
@@ -398,7 +466,14 @@ STAGING_LAYER = (
     # would override theirs, so they run in the test suite (scripts/test.sh), not here.
     *UNIT_TEST_EXCLUSION,
 )
-MARTS_LAYER = ("--select", "intermediate", "marts", "resource_type:exposure", *UNIT_TEST_EXCLUSION)
+MARTS_LAYER = (
+    "--select",
+    "intermediate",
+    "marts",
+    "semantic",  # MetricFlow's time spine
+    "resource_type:exposure",
+    *UNIT_TEST_EXCLUSION,
+)
 
 
 def new_run_id() -> str:
@@ -488,13 +563,18 @@ def _guarded_build(
     )
     gates.check(raw_validation)
 
-    build = start_build(warehouse)
     dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
+    if spark_target.is_spark_target(dbt_target):  # no file to copy and swap: build slots
+        spark_target.guarded_build(raw, warehouse, gates, variables, dbt_target, full_refresh)
+        return
+    build_settings, full_refresh = prepare_build(warehouse, variables, full_refresh, say)
+    build = warehouse.building
     with patched_environ(dbt_environ(raw, build, dbt_target)):
         run_dbt("build", variables, full_refresh, STAGING_LAYER, step="dbt build (staging)")
         gates.check(validate_database(build, "staging", variables))
         run_dbt("build", variables, full_refresh, MARTS_LAYER, step="dbt build (marts)")
         gates.check(validate_database(build, "marts", variables))
+    write_build_settings(build, build_settings)
     publish(warehouse)
     say(f"published: {warehouse.published}")
 
@@ -506,6 +586,7 @@ def _run(
     user_vars: Mapping[str, Any] | None,
     target: str | None,
     full_refresh: bool,
+    report: bool,
 ) -> None:
     raw = resolve_raw_dir(raw_dir)
     warehouse = Warehouse(resolve_database(database))
@@ -520,7 +601,14 @@ def _run(
                 gates.record(status)
     except LockedError as exc:
         raise RunError(str(exc)) from None
+    dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
+    if spark_target.is_spark_target(dbt_target):
+        spark_target.print_summary(dbt_target)
+        return
     print_summary(warehouse.published)
+    from saas_lifecycle.report.build import finish_run  # plotly: only once marts are published
+
+    finish_run(warehouse.published, write_report=report)
 
 
 def run(
@@ -530,10 +618,11 @@ def run(
     user_vars: Mapping[str, Any] | None = None,
     target: str | None = None,
     full_refresh: bool = False,
+    report: bool = True,
 ) -> int:
     """Run the whole job; return the exit code (0 success, 1 failed)."""
     try:
-        _run(raw_dir, database, as_of, user_vars, target, full_refresh)
+        _run(raw_dir, database, as_of, user_vars, target, full_refresh, report)
     except (SchemaError, RunError) as exc:
         print(f"lifecycle run failed: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -12,6 +12,10 @@ ENV_RAW_DIR = "RAW_DATA_DIR"
 ENV_DATABASE = "LIFECYCLE_DUCKDB_PATH"
 ENV_TARGET = "LIFECYCLE_TARGET"
 ENV_DUCKDB_TEMP_DIR = "LIFECYCLE_DUCKDB_TEMP_DIR"
+# Spark targets: where the local warehouse (tables, Hive metastore) lives; `lifecycle run`
+# defaults it to SPARK_WAREHOUSE_DIRNAME beside the DuckDB path, profiles.yml to warehouse/spark.
+ENV_SPARK_WAREHOUSE = "LIFECYCLE_SPARK_WAREHOUSE"
+SPARK_WAREHOUSE_DIRNAME = "spark"
 
 DEFAULT_RAW_DIR = REPO_ROOT / "data" / "raw"
 DEFAULT_DATABASE = REPO_ROOT / "warehouse" / "lifecycle.duckdb"

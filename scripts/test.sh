@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: Python lint (ruff), SQL lint (sqlfluff, dbt templater), and the pytest suite,
 # which includes whole `lifecycle run` builds (every dbt data test and unit test) on
-# generated data. Arguments are passed to pytest.
+# generated data, on DuckDB and on a local Spark (the cross-engine equivalence test,
+# marker `spark`). Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -16,4 +17,6 @@ echo "== sqlfluff"
 DBT_TARGET_PATH="$(mktemp -d)" LIFECYCLE_DUCKDB_PATH="$(mktemp -d)/lint.duckdb" \
     run sqlfluff lint models tests analyses
 echo "== pytest"
+scripts/install-apt-package.sh chromium "the report's render test" chromium fonts-liberation
+scripts/install-apt-package.sh java "the Spark tests" openjdk-17-jre-headless  # local Spark
 run pytest "$@"

@@ -37,6 +37,7 @@ from saas_lifecycle.contract import (
     TICKET_STATUSES,
 )
 from saas_lifecycle.quality import Layer, Severity
+from saas_lifecycle.quality.dialect import DUCKDB, Dialect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -384,8 +385,10 @@ def _value_rules_spec(
 
 def _duplicate_spec(table: str, src: str, id_column: str, share_max: float) -> Spec:
     # Grouped counts spill to DuckDB's temp directory, so memory stays bounded at 100M rows.
+    # Ids are grouped by their 64-bit hash, an eighth of the memory of 36-character ids; at
+    # 100M ids fewer than one pair is expected to collide, far below the share's precision.
     query = (
-        f'with ids as (select "{id_column}" as id, count(*) as copies from {src} '
+        f'with ids as (select hash("{id_column}") as id, count(*) as copies from {src} '
         f'where "{id_column}" is not null group by all) '
         f"select '{table}.{id_column}' as id_column, sum(copies) as rows, count(*) as ids, "
         f"sum(copies) - count(*) as duplicate_rows, "
@@ -564,7 +567,8 @@ STAGING_KEYS: dict[str, tuple[str, ...]] = {
     "stg_email__email_events": ("email_event_id",),
 }
 
-# (name, child relation, child column, parent relation, parent column)
+# (name, child relation, child column, parent relation, parent column); relations are
+# schema.table as named in the published warehouse.
 STAGING_RELATIONSHIPS: tuple[tuple[str, str, str, str, str], ...] = (
     ("stg_product__identity_map.user_id.in_tracks", "staging.stg_product__identity_map",
      "user_id", "staging.stg_product__tracks", "user_id"),
@@ -587,16 +591,30 @@ STAGING_TIMESTAMPS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 QUARANTINE_SUMMARY = "monitoring.quarantine_summary"
+UNKNOWN_EVENT_NAMES = "monitoring.unknown_event_names"
 
 
-def staging_suite(variables: Mapping[str, Any]) -> list[Spec]:
-    """The staging layer's expectations (on the build database)."""
-    specs = [_key_spec(model, key) for model, key in STAGING_KEYS.items()]
-    specs += [_relationship_spec(*rel) for rel in STAGING_RELATIONSHIPS]
+def _built(name: str, sql: Dialect) -> str:
+    """A published schema.table as the build wrote it."""
+    schema, table = name.split(".", 1)
+    return sql.relation(schema, table)
+
+
+def staging_suite(variables: Mapping[str, Any], sql: Dialect = DUCKDB) -> list[Spec]:
+    """The staging layer's expectations (on the build database, or a Spark build slot)."""
+    specs = [_key_spec(model, key, sql) for model, key in STAGING_KEYS.items()]
+    specs += [
+        _relationship_spec(
+            name, _built(child, sql), child_col, _built(parent, sql), parent_col, sql
+        )
+        for name, child, child_col, parent, parent_col in STAGING_RELATIONSHIPS
+    ]
     skew = max_clock_skew_hours(variables)
-    specs += [_timestamp_spec(model, col, rec, skew) for model, col, rec in STAGING_TIMESTAMPS]
+    specs += [_timestamp_spec(model, col, rec, skew, sql) for model, col, rec in STAGING_TIMESTAMPS]
     share_max = quarantine_max_share(variables)
-    specs += [_quarantine_spec(table, share_max) for table in RAW_TABLES]
+    summary = _built(QUARANTINE_SUMMARY, sql)
+    specs += [_quarantine_spec(table, share_max, summary) for table in RAW_TABLES]
+    unknown = _built(UNKNOWN_EVENT_NAMES, sql)
     specs.append(
         Spec(
             "tracks.unknown_event_names",
@@ -604,27 +622,25 @@ def staging_suite(variables: Mapping[str, Any]) -> list[Spec]:
             # warn: unknown names are kept and count as activity (contract); the taxonomy
             # seed should learn them, but nothing is wrong with the metrics.
             "warn",
-            "select count(*) as unknown_names, coalesce(sum(events), 0) as events "
-            "from monitoring.unknown_event_names",
+            f"select count(*) as unknown_names, coalesce(sum(events), 0) as events from {unknown}",
             (zero("unknown_names"),),
             lambda f, _: (
                 f"{fmt(int(f['unknown_names'].iloc[0]))} event names not in event_taxonomy "
                 f"({fmt(int(f['events'].iloc[0]))} events)"
             ),
             sample_query=(
-                "select event_name, events from monitoring.unknown_event_names "
-                f"order by events desc limit {SAMPLE_ROWS}"
+                f"select event_name, events from {unknown} order by events desc limit {SAMPLE_ROWS}"
             ),
-            requires=("monitoring.unknown_event_names",),
+            requires=(unknown,),
         )
     )
     return specs
 
 
-def _key_spec(model: str, key: tuple[str, ...]) -> Spec:
-    relation = f"staging.{model}"
-    cols = ", ".join(f'"{c}"' for c in key)
-    nulls = " or ".join(f'"{c}" is null' for c in key)
+def _key_spec(model: str, key: tuple[str, ...], sql: Dialect) -> Spec:
+    relation = sql.relation("staging", model)
+    cols = ", ".join(sql.quote(c) for c in key)
+    nulls = " or ".join(f"{sql.quote(c)} is null" for c in key)
     return Spec(
         f"{model}.{'+'.join(key)}.unique",
         "staging",
@@ -647,10 +663,13 @@ def _key_spec(model: str, key: tuple[str, ...]) -> Spec:
     )
 
 
-def _relationship_spec(name: str, child: str, child_col: str, parent: str, parent_col: str) -> Spec:
+def _relationship_spec(
+    name: str, child: str, child_col: str, parent: str, parent_col: str, sql: Dialect
+) -> Spec:
+    child_key, parent_key = f"c.{sql.quote(child_col)}", f"p.{sql.quote(parent_col)}"
     orphans = (
-        f'from {child} c where c."{child_col}" is not null and not exists '
-        f'(select 1 from {parent} p where p."{parent_col}" = c."{child_col}")'
+        f"from {child} c where {child_key} is not null and not exists "
+        f"(select 1 from {parent} p where {parent_key} = {child_key})"
     )
     return Spec(
         name,
@@ -668,12 +687,14 @@ def _relationship_spec(name: str, child: str, child_col: str, parent: str, paren
     )
 
 
-def _timestamp_spec(model: str, column: str, received: str | None, skew_hours: float) -> Spec:
-    relation = f"staging.{model}"
+def _timestamp_spec(
+    model: str, column: str, received: str | None, skew_hours: float, sql: Dialect
+) -> Spec:
+    relation = sql.relation("staging", model)
     if received:
         # Staging keeps every day, later than as_of too: the loads' own watermark bounds it,
         # with the clock-skew allowance the quarantine rule grants.
-        upper = f"(select max({received}) from {relation}) + interval ({skew_hours}) hour"
+        upper = sql.add_hours(f"(select max({received}) from {relation})", skew_hours)
     else:
         # No watermark: the wall clock of this run (tomorrow, for time zones) bounds it.
         tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
@@ -709,7 +730,7 @@ def _timestamp_spec(model: str, column: str, received: str | None, skew_hours: f
     )
 
 
-def _quarantine_spec(table: str, share_max: float) -> Spec:
+def _quarantine_spec(table: str, share_max: float, summary: str) -> Spec:
     return Spec(
         f"{table}.quarantined_share",
         "staging",
@@ -718,7 +739,7 @@ def _quarantine_spec(table: str, share_max: float) -> Spec:
         "error",
         f"select raw_table, max(rows_read) as rows_read, max(rows_quarantined) as "
         f"rows_quarantined, max(rows_quarantined) / nullif(max(rows_read), 0) as "
-        f"quarantined_share from {QUARANTINE_SUMMARY} where raw_table = '{table}' "
+        f"quarantined_share from {summary} where raw_table = '{table}' "
         f"and rows_read > 0 group by raw_table",
         (between("quarantined_share", 0, share_max),),
         lambda f, failing: (
@@ -730,11 +751,11 @@ def _quarantine_spec(table: str, share_max: float) -> Spec:
             f"{'>' if not failing.empty else '<='} {fmt(share_max)}"
         ),
         sample_query=(
-            f"select quarantine_rule, rows_quarantined_by_rule from {QUARANTINE_SUMMARY} "
+            f"select quarantine_rule, rows_quarantined_by_rule from {summary} "
             f"where raw_table = '{table}' and quarantine_rule <> 'none' "
             f"order by rows_quarantined_by_rule desc limit {SAMPLE_ROWS}"
         ),
-        requires=(QUARANTINE_SUMMARY,),
+        requires=(summary,),
     )
 
 
@@ -753,29 +774,34 @@ def is_rate_column(name: str) -> bool:
     )
 
 
-def marts_suite(relations: Mapping[str, Sequence[str]]) -> list[Spec]:
-    """The marts layer's expectations; `relations` maps schema.table to its columns."""
+def marts_suite(relations: Mapping[str, Sequence[str]], sql: Dialect = DUCKDB) -> list[Spec]:
+    """The marts layer's expectations; `relations` maps schema.table (as built) to its
+    columns."""
     specs: list[Spec] = []
-    for relation in sorted(r for r in relations if r.startswith(f"{MARTS}.")):
+    marts_prefix = sql.relation(MARTS, "")
+    for relation in sorted(r for r in relations if r.startswith(marts_prefix)):
         rates = [c for c in relations[relation] if is_rate_column(c)]
         if rates:
-            specs.append(_range_spec(relation, rates, 0.0, 1.0, "rates_in_0_1"))
-    specs.append(_range_spec(f"{MARTS}.nps_monthly", ["nps"], -100.0, 100.0, "nps_in_range"))
+            specs.append(_range_spec(relation, rates, 0.0, 1.0, "rates_in_0_1", sql))
+    specs.append(
+        _range_spec(sql.relation(MARTS, "nps_monthly"), ["nps"], -100.0, 100.0, "nps_in_range", sql)
+    )
     specs.append(
         _violations_spec(
             "active_users_daily.dau_le_wau_le_mau",
-            f"{MARTS}.active_users_daily",
+            sql.relation(MARTS, "active_users_daily"),
             "not (dau <= wau and wau <= mau)",
             "rows with not dau <= wau <= mau",
         )
     )
-    specs.append(_gap_spec("active_users_daily", "date", "day"))
-    specs.append(_gap_spec("user_churn_monthly", "month", "month"))
-    specs.append(_gap_spec("mrr_movements_monthly", "month", "month"))
+    specs.append(_gap_spec("active_users_daily", "date", "day", sql))
+    specs.append(_gap_spec("user_churn_monthly", "month", "month", sql))
+    specs.append(_gap_spec("mrr_movements_monthly", "month", "month", sql))
+    mrr_movements = sql.relation(MARTS, "mrr_movements_monthly")
     specs.append(
         _violations_spec(
             "mrr_movements_monthly.movement_identity",
-            f"{MARTS}.mrr_movements_monthly",
+            mrr_movements,
             "abs(starting_mrr + new_mrr + expansion_mrr + reactivation_mrr - contraction_mrr"
             f" - churned_mrr - ending_mrr) > {MONEY_TOLERANCE}",
             "months where starting + new + expansion + reactivation - contraction - churned"
@@ -786,44 +812,47 @@ def marts_suite(relations: Mapping[str, Sequence[str]]) -> list[Spec]:
         _violations_spec(
             "mrr_movements_monthly.ending_is_next_starting",
             f"(select *, lead(starting_mrr) over (order by month) as next_starting_mrr, "
-            f"lead(month) over (order by month) as next_month from {MARTS}.mrr_movements_monthly)",
+            f"lead(month) over (order by month) as next_month from {mrr_movements})",
             f"next_month is not null and abs(ending_mrr - next_starting_mrr) > {MONEY_TOLERANCE}",
             "months whose ending_mrr <> the next month's starting_mrr",
-            requires=(f"{MARTS}.mrr_movements_monthly",),
+            requires=(mrr_movements,),
         )
     )
     specs.append(
         _violations_spec(
             "fct_account_mrr_monthly.change_identity",
-            f"{MARTS}.fct_account_mrr_monthly",
+            sql.relation(MARTS, "fct_account_mrr_monthly"),
             f"abs(starting_mrr + mrr_change - ending_mrr) > {MONEY_TOLERANCE}",
             "account months where starting_mrr + mrr_change <> ending_mrr",
         )
     )
-    specs.append(_cohort_spec())
+    specs.append(_cohort_spec(sql))
+    dim_users = sql.relation(MARTS, "dim_users")
     specs.append(
         Spec(
             "dim_users.has_rows",
             "marts",
             # error: no users means the build read nothing; publishing would blank every report.
             "error",
-            f"select count(*) as rows from {MARTS}.dim_users",
+            f"select count(*) as rows from {dim_users}",
             (between("rows", min_value=1),),
             lambda f, _: f"{fmt(int(f['rows'].iloc[0]))} rows",
-            requires=(f"{MARTS}.dim_users",),
+            requires=(dim_users,),
         )
     )
     return specs
 
 
-def _range_spec(relation: str, columns: Sequence[str], low: float, high: float, what: str) -> Spec:
+def _range_spec(
+    relation: str, columns: Sequence[str], low: float, high: float, what: str, sql: Dialect
+) -> Spec:
     table = relation.split(".", 1)[1]
     selects = " union all ".join(
-        f"select '{table}.{c}' as column_name, min(\"{c}\") as min_value, "
-        f'max("{c}") as max_value from {relation}'
+        f"select '{table}.{c}' as column_name, min({sql.quote(c)}) as min_value, "
+        f"max({sql.quote(c)}) as max_value from {relation}"
         for c in columns
     )
-    outside = " or ".join(f'"{c}" not between {low} and {high}' for c in columns)
+    outside = " or ".join(f"{sql.quote(c)} not between {low} and {high}" for c in columns)
 
     def observe(frame: pd.DataFrame, failing: pd.DataFrame) -> str:
         rows = failing if not failing.empty else frame
@@ -866,17 +895,20 @@ def _violations_spec(
     )
 
 
-def _gap_spec(table: str, column: str, unit: str) -> Spec:
-    relation = f"{MARTS}.{table}"
+def _gap_spec(table: str, column: str, unit: str, sql: Dialect) -> Spec:
+    relation = sql.relation(MARTS, table)
+    periods = sql.periods_between(unit, f"min({column})", f"max({column})")
     query = (
         f"select min({column}) as first_period, max({column}) as last_period, "
         f"count(distinct {column}) as periods, "
-        f"coalesce(date_diff('{unit}', min({column}), max({column})) + 1 "
+        f"coalesce({periods} + 1 "
         f"- count(distinct {column}), 0) as missing_periods from {relation}"
     )
+    series = sql.with_period_series(
+        f"select min({column}) as a, max({column}) as b from {relation}", "a", "b", unit
+    )
     sample = (
-        f"select cast(t.p as date) as missing_{unit} from (select min({column}) as a, "
-        f"max({column}) as b from {relation}), generate_series(a, b, interval 1 {unit}) as t(p) "
+        f"select cast(t.p as date) as missing_{unit} from {series} "
         f"where cast(t.p as date) not in (select {column} from {relation} "
         f"where {column} is not null) order by 1 limit {SAMPLE_ROWS}"
     )
@@ -896,8 +928,8 @@ def _gap_spec(table: str, column: str, unit: str) -> Spec:
     )
 
 
-def _cohort_spec() -> Spec:
-    relation = f"{MARTS}.retention_cohorts"
+def _cohort_spec(sql: Dialect) -> Spec:
+    relation = sql.relation(MARTS, "retention_cohorts")
     sums = (
         f"with sums as (select cohort_granularity, cohort_start, period_number, segment_type, "
         f"sum(cohort_size) as cohort_size from {relation} group by all), "

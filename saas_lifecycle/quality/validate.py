@@ -1,10 +1,11 @@
-"""Run the suites: DuckDB computes small frames, Great Expectations validates them.
+"""Run the suites: the engine computes small frames, Great Expectations validates them.
 
 Bounded memory: the raw layer is read with `read_parquet` in an in-memory DuckDB connection
 with a memory limit and a spill directory, and every query is an aggregate (suites.py); the
-staging and marts layers are read from the build database opened read-only. Only the small
-frames reach pandas and GX's pandas datasource (GX's SQL datasource on DuckDB is broken:
-STACK.md), so the validation needs the same memory at 1 thousand or 100 million events.
+staging and marts layers are read from the build database opened read-only, or on Spark
+through the Spark session from the schemas of the build slot. Only the small frames reach
+pandas and GX's pandas datasource (GX's SQL datasource on DuckDB is broken: STACK.md), so
+the validation needs the same memory at 1 thousand or 100 million events.
 
 GX results are kept per LayerValidation in a module registry (`gx_results`) so that docs.py
 can render Data Docs without changing the LayerValidation dataclass.
@@ -17,16 +18,18 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from saas_lifecycle import settings
 from saas_lifecycle.quality import ExpectationOutcome, Layer, LayerValidation
+from saas_lifecycle.quality.dialect import Dialect
 from saas_lifecycle.quality.suites import (
     SAMPLE_ROWS,
     Spec,
@@ -40,7 +43,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # DuckDB memory for the raw scans; grouped counts beyond it spill to the temp directory.
-RAW_MEMORY_LIMIT = os.environ.get("LIFECYCLE_QUALITY_MEMORY_LIMIT", "1GB")
+# The raw suite runs before dbt, never beside it, so it may use the build's memory limit;
+# grouping 100M event ids needs more than 1 GB even when it spills.
+RAW_MEMORY_LIMIT = os.environ.get(
+    "LIFECYCLE_QUALITY_MEMORY_LIMIT", os.environ.get("LIFECYCLE_DUCKDB_MEMORY_LIMIT", "4GB")
+)
 DATASOURCE = "quality_frames"
 
 
@@ -147,9 +154,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    # Through Arrow: dates stay dates, and DuckDB's own .df() trips a pandas deprecation.
-    frame = con.sql(sql).to_arrow_table().to_pandas()
+def _decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
     # Decimals (money) as floats: GX compares numbers, and the frames are aggregates.
     for column in frame.columns:
         if frame[column].dtype == object and any(isinstance(v, Decimal) for v in frame[column]):
@@ -157,11 +162,66 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return frame
 
 
-def run_specs(
-    con: duckdb.DuckDBPyConnection, layer: Layer, specs: Sequence[Spec]
-) -> LayerValidation:
-    """Every spec on `con`: its frame, GX on the frame, and samples of failing rows."""
-    existing = _relations(con)
+def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    # Through Arrow: dates stay dates, and DuckDB's own .df() trips a pandas deprecation.
+    return _decimals_as_floats(con.sql(sql).to_arrow_table().to_pandas())
+
+
+class Queries(Protocol):
+    """Where a suite's queries run."""
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        """The result of a query (a small frame)."""
+        ...
+
+    def relations(self) -> dict[str, list[str]]:
+        """schema.table -> its columns, for every relation the suites may read."""
+        ...
+
+
+@dataclass(frozen=True)
+class DuckDBQueries:
+    """Queries on a DuckDB connection."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        return _frame(self.con, sql)
+
+    def relations(self) -> dict[str, list[str]]:
+        return _relations(self.con)
+
+
+@dataclass(frozen=True)
+class SparkQueries:
+    """Queries through a Spark session, on the relations of the given schemas."""
+
+    session: Any  # pyspark.sql.SparkSession
+    schemas: Sequence[str]
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        with warnings.catch_warnings():
+            # PySpark 4.3 warns on each conversion that it does not fully support pandas 3;
+            # these frames are small aggregates of plain types.
+            warnings.simplefilter("ignore", FutureWarning)
+            return _decimals_as_floats(self.session.sql(sql).toPandas())
+
+    def relations(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for schema in self.schemas:
+            if not self.session.catalog.databaseExists(schema):
+                continue
+            for table in self.session.catalog.listTables(schema):
+                if table.isTemporary:  # session views (dbt-spark's __dbt_tmp), listed everywhere
+                    continue
+                name = f"{schema}.{table.name}"
+                found[name] = list(self.session.table(name).columns)
+        return found
+
+
+def run_specs(queries: Queries, layer: Layer, specs: Sequence[Spec]) -> LayerValidation:
+    """Every spec on `queries`: its frame, GX on the frame, and samples of failing rows."""
+    existing = queries.relations()
     outcomes: list[ExpectationOutcome] = []
     results: list[GxResult] = []
     for spec in specs:
@@ -170,7 +230,7 @@ def run_specs(
             outcomes.append(_outcome(spec, False, f"missing relation(s): {', '.join(missing)}"))
             continue
         try:
-            frame = _frame(con, spec.query)
+            frame = queries.frame(spec.query)
             gx_result, failing_index, success = _run_gx(spec, frame)
         except Exception as exc:  # a query or GX failure fails this expectation, not the run
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -188,7 +248,7 @@ def run_specs(
             if spec.sample_query:
                 # On a failing sample query the frame's failing rows are sample enough.
                 with suppress(Exception):
-                    samples = _records(_frame(con, spec.sample_query)) or samples
+                    samples = _records(queries.frame(spec.sample_query)) or samples
         outcomes.append(_outcome(spec, success, observed, samples))
     validation = LayerValidation(layer=layer, outcomes=outcomes)
     with _LOCK:
@@ -258,7 +318,7 @@ def validate_raw(
     """Validate the raw Parquet tables present; also return the row count per table."""
     specs = raw_suite(Path(raw_dir), tables, previous_volumes, variables)
     with _raw_connection() as con:
-        validation = run_specs(con, "raw", specs)
+        validation = run_specs(DuckDBQueries(con), "raw", specs)
         volumes: dict[str, int] = {}
         for spec in specs:
             table = spec.name.split(".")[0]
@@ -282,9 +342,33 @@ def validate_database(
     try:
         con.execute("set TimeZone = 'UTC'")
         specs = staging_suite(variables) if layer == "staging" else marts_suite(_relations(con))
-        return run_specs(con, layer, specs)
+        return run_specs(DuckDBQueries(con), layer, specs)
     finally:
         con.close()
+
+
+# Schemas the staging and marts suites read (their build-slot names on Spark).
+SUITE_SCHEMAS = ("staging", "monitoring", "reference", settings.MARTS_SCHEMA)
+
+
+def validate_spark(
+    session: Any,
+    layer: Literal["staging", "marts"],
+    variables: Mapping[str, Any],
+    schema_suffix: str = "",
+) -> LayerValidation:
+    """Validate the staging or marts layer of a Spark build (schemas named with
+    `schema_suffix`, e.g. marts__blue) with the same suites, through a Spark session."""
+    if layer not in ("staging", "marts"):
+        raise ValueError(f"layer must be 'staging' or 'marts', not {layer!r}")
+    sql = Dialect("spark", schema_suffix)
+    queries = SparkQueries(session, [f"{schema}{schema_suffix}" for schema in SUITE_SCHEMAS])
+    specs = (
+        staging_suite(variables, sql)
+        if layer == "staging"
+        else marts_suite(queries.relations(), sql)
+    )
+    return run_specs(queries, layer, specs)
 
 
 # ---------------------------------------------------------------------------- report

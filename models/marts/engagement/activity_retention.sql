@@ -36,7 +36,7 @@ cohort_members as (
 final as (
 
     select
-        cast(granularity as varchar) as granularity,
+        cast(granularity as string) as granularity,
         cast(cohort_start as date) as cohort_start,
         cast(period_number as integer) as period_number,
         cast(cohort_size as bigint) as cohort_size,

@@ -52,10 +52,10 @@ cohort_members as (
 final as (
 
     select
-        cast(granularity as varchar) as cohort_granularity,
+        cast(granularity as string) as cohort_granularity,
         cast(cohort_start as date) as cohort_start,
-        cast(segment_type as varchar) as segment_type,
-        cast(segment_value as varchar) as segment_value,
+        cast(segment_type as string) as segment_type,
+        cast(segment_value as string) as segment_value,
         cast(period_number as integer) as period_number,
         cast(cohort_size as bigint) as cohort_size,
         cast(retained_users as bigint) as retained_users,

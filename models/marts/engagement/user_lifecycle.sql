@@ -34,7 +34,7 @@ final as (
 
     -- Every period of the grid, zeros included.
     select
-        cast(activity_periods.granularity as varchar) as granularity,
+        cast(activity_periods.granularity as string) as granularity,
         cast(activity_periods.period_start as date) as period_start,
         cast(coalesce(state_counts.new_users, 0) as bigint) as new_users,
         cast(coalesce(state_counts.returning_users, 0) as bigint) as returning_users,

@@ -12,10 +12,10 @@ source as (
 typed as (
 
     select
-        cast(account_id as varchar) as account_id,
-        cast(account_name as varchar) as account_name,
+        cast(account_id as string) as account_id,
+        cast(account_name as string) as account_name,
         cast(company_size as bigint) as company_size,
-        cast(industry as varchar) as industry,
+        cast(industry as string) as industry,
         {{ utc_timestamp('created_at') }} as created_at,
         {{ utc_timestamp('updated_at') }} as updated_at,
         {{ raw_row_lineage() }}

@@ -12,10 +12,10 @@ source as (
 typed as (
 
     select
-        cast(user_id as varchar) as user_id,
-        cast(account_id as varchar) as account_id,
-        cast(email as varchar) as email,
-        cast(role as varchar) as role,
+        cast(user_id as string) as user_id,
+        cast(account_id as string) as account_id,
+        cast(email as string) as email,
+        cast(role as string) as role,
         {{ utc_timestamp('created_at') }} as created_at,
         {{ utc_timestamp('updated_at') }} as updated_at,
         {{ utc_timestamp('deleted_at') }} as deleted_at,

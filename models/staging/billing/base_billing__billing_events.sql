@@ -18,13 +18,13 @@ fx_rates as (
 typed as (
 
     select
-        cast(billing_event_id as varchar) as billing_event_id,
-        cast(account_id as varchar) as account_id,
-        cast(subscription_id as varchar) as subscription_id,
-        cast(event_type as varchar) as event_type,
-        cast(plan_id as varchar) as plan_id,
+        cast(billing_event_id as string) as billing_event_id,
+        cast(account_id as string) as account_id,
+        cast(subscription_id as string) as subscription_id,
+        cast(event_type as string) as event_type,
+        cast(plan_id as string) as plan_id,
         cast(mrr_amount as decimal(18, 2)) as mrr_amount,
-        upper(trim(cast(currency as varchar))) as currency,
+        upper(trim(cast(currency as string))) as currency,
         {{ utc_timestamp('occurred_at') }} as occurred_at,
         {{ utc_timestamp('received_at') }} as received_at,
         {{ raw_row_lineage() }}

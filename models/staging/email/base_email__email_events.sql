@@ -12,11 +12,11 @@ source as (
 typed as (
 
     select
-        cast(email_event_id as varchar) as email_event_id,
-        cast(user_id as varchar) as user_id,
-        cast(campaign_id as varchar) as campaign_id,
-        cast(campaign_name as varchar) as campaign_name,
-        cast(event_type as varchar) as event_type,
+        cast(email_event_id as string) as email_event_id,
+        cast(user_id as string) as user_id,
+        cast(campaign_id as string) as campaign_id,
+        cast(campaign_name as string) as campaign_name,
+        cast(event_type as string) as event_type,
         {{ utc_timestamp('occurred_at') }} as occurred_at,
         {{ raw_row_lineage() }}
 

@@ -12,11 +12,11 @@ source as (
 typed as (
 
     select
-        cast(ticket_id as varchar) as ticket_id,
-        cast(user_id as varchar) as user_id,
-        cast(channel as varchar) as channel,
-        cast(topic as varchar) as topic,
-        cast(status as varchar) as status,
+        cast(ticket_id as string) as ticket_id,
+        cast(user_id as string) as user_id,
+        cast(channel as string) as channel,
+        cast(topic as string) as topic,
+        cast(status as string) as status,
         {{ utc_timestamp('created_at') }} as created_at,
         {{ utc_timestamp('first_response_at') }} as first_response_at,
         {{ utc_timestamp('solved_at') }} as solved_at,

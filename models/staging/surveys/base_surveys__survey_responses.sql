@@ -12,11 +12,11 @@ source as (
 typed as (
 
     select
-        cast(response_id as varchar) as response_id,
-        cast(user_id as varchar) as user_id,
-        cast(survey_type as varchar) as survey_type,
+        cast(response_id as string) as response_id,
+        cast(user_id as string) as user_id,
+        cast(survey_type as string) as survey_type,
         cast(score as integer) as score,
-        cast(comment as varchar) as comment,
+        cast(comment as string) as comment,
         {{ utc_timestamp('submitted_at') }} as submitted_at,
         {{ raw_row_lineage() }}
 

@@ -1,0 +1,78 @@
+"""The Spark target's pieces that need no Spark: profile lookup, the build-slot handshake
+with dbt, and the Spark spelling of the quality suites (their run is proven on Spark by
+test_spark_equivalence.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from saas_lifecycle import settings, spark_target
+from saas_lifecycle.quality.dialect import DUCKDB, Dialect
+from saas_lifecycle.quality.suites import marts_suite, staging_suite
+
+SLOT = Dialect("spark", "__green")
+
+
+def test_targets_of_profiles_yml() -> None:
+    assert spark_target.is_spark_target("spark")
+    assert not spark_target.is_spark_target("duckdb")
+    assert not spark_target.is_spark_target("no_such_target")  # dbt reports it
+    assert spark_target.profile_output("spark")["method"] == "session"
+
+
+def test_spark_warehouse_defaults_beside_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(settings.ENV_SPARK_WAREHOUSE, raising=False)
+    database = tmp_path / "w" / "lifecycle.duckdb"
+    assert spark_target.spark_warehouse(database) == tmp_path / "w" / "spark"
+    monkeypatch.setenv(settings.ENV_SPARK_WAREHOUSE, str(tmp_path / "elsewhere"))
+    assert spark_target.spark_warehouse(database) == tmp_path / "elsewhere"
+
+
+def _event(name: str, message: str) -> SimpleNamespace:
+    return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(msg=message))
+
+
+def test_slot_state_reads_the_line_prepare_build_slot_logs() -> None:
+    state = spark_target.SlotState()
+    state(_event("JinjaLogInfo", "some other macro output"))
+    state(_event("MainReportVersion", spark_target.SLOT_LOG_PREFIX + "{}"))
+    assert not state.seen
+    logged = {"published": "blue", "build": "green", "settings": {"mau_window_days": 30}}
+    state(_event("JinjaLogInfo", spark_target.SLOT_LOG_PREFIX + json.dumps(logged)))
+    assert state.seen and state.published == "blue" and state.build == "green"
+    assert state.suffix == "__green"
+    assert state.settings == {"mau_window_days": "30"}
+
+
+def test_spark_suites_read_the_build_slot() -> None:
+    columns = ["user_id", "activation_rate"]
+    specs = staging_suite({}, SLOT) + marts_suite({"marts__green.dim_users": columns}, SLOT)
+    duckdb_specs = staging_suite({}) + marts_suite({"marts.dim_users": columns})
+    assert [s.name for s in specs] == [s.name for s in duckdb_specs]
+    for spec in specs:
+        for relation in spec.requires:
+            assert re.fullmatch(r"\w+__green\.\w+", relation), relation
+        for sql in (spec.query, spec.sample_query or ""):
+            # Spark reads "x" as a string literal, not a column.
+            assert '"' not in sql, f"{spec.name}: {sql}"
+            assert "generate_series" not in sql and "date_diff(" not in sql, spec.name
+    assert any(s.name == "dim_users.rates_in_0_1" for s in specs)
+
+
+def test_dialects_spell_the_differences() -> None:
+    assert DUCKDB.relation("marts", "dim_users") == "marts.dim_users"
+    assert SLOT.relation("marts", "dim_users") == "marts__green.dim_users"
+    assert (DUCKDB.quote("date"), SLOT.quote("date")) == ('"date"', "`date`")
+    assert DUCKDB.add_hours("t", 24.0) == "t + interval (24.0) hour"
+    assert SLOT.add_hours("t", 1.5) == "(t + make_dt_interval(0, 0, 0, 5400.0))"
+    assert SLOT.periods_between("month", "a", "b") == "datediff(month, a, b)"
+    assert "lateral view explode(sequence(a, b, interval 1 day)) t as p" in (
+        SLOT.with_period_series("select 1", "a", "b", "day")
+    )
