@@ -33,13 +33,22 @@
 {#- The first received date (UTC) that an incremental run of the event tables reloads: the
     latest received date already loaded minus var incremental_lookback_days, so rows that
     land in raw files a little after the run that loaded their day are picked up. Only
-    meaningful inside `is_incremental()`. -#}
+    meaningful inside `is_incremental()`. In a run it is looked up first and written into
+    the SQL as a literal date: a literal reaches the Parquet scan as a filter (row groups of
+    older days are skipped), a subquery would not. A unit test keeps the subquery (its
+    `this` is a fixture that no query can read beforehand). -#}
 {% macro reload_from_received_date(partition_column='received_date') -%}
-    (
+    {%- set lookup -%}
         select {{ add_periods('day', -1 * var('incremental_lookback_days'), 'max(' ~ partition_column ~ ')') }}
         from {{ this }}
         where {{ partition_column }} > cast('1970-01-01' as date)
-    )
+    {%- endset -%}
+    {%- if execute and model.resource_type == 'model' -%}
+        {%- set latest = run_query(lookup).columns[0].values()[0] -%}
+        cast('{{ latest if latest is not none else "1970-01-02" }}' as date)
+    {%- else -%}
+        ({{ lookup }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Config of a model incremental by a key: a run replaces the rows of the keys its batch

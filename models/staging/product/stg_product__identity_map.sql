@@ -26,11 +26,12 @@ stitching_rows as (
     from tracks
     where anonymous_id is not null and user_id is not null
     {% if is_incremental() %}
+        -- The model itself, not the `tracks` CTE: a CTE read twice is materialized whole.
         and anonymous_id in (
             select latest.anonymous_id
-            from tracks as latest
+            from {{ ref('stg_product__tracks') }} as latest
             where
-                {{ in_latest_batch('tracks') }}
+                {{ in_latest_batch(ref('stg_product__tracks')) }}
                 and latest.anonymous_id is not null
                 and latest.user_id is not null
         )
