@@ -9,12 +9,19 @@ column: numbers equal within 1e-9 relative, timestamps as UTC instants, column n
 types equal. The reporting time zone is New York and the data spans the 2025 DST change, so
 local dates, weeks and months go through the engines' own time-zone rules.
 
-Both builds run at once (Spark mostly waits on its driver, DuckDB on the CPU). Spark's
-tables are read from their Parquet files with DuckDB, so no second JVM is started.
+Incremental runs are proven on Spark as on DuckDB (pytests/test_incremental.py): the same
+data is built again on Spark a received day at a time (a first build, then one incremental
+build per day, as `insert_overwrite` of date partitions), and every incremental table comes
+out equal to the full refresh of the guarded Spark run and to DuckDB's.
+
+Both full builds run at once (Spark mostly waits on its driver, DuckDB on the CPU), and so do
+the unit tests and the daily builds after them. Spark's tables are read from their Parquet
+files with DuckDB, so no extra JVM is started.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -32,11 +39,22 @@ import pandas as pd
 import pytest
 
 from saas_lifecycle import settings
+from saas_lifecycle.bench import raw_view, received_partitions
 
 DATASET = {"users": 250, "days": 50, "seed": 23, "start": date(2025, 2, 10)}
 VARS = "{quarantine_max_share: 0.1, reporting_timezone: America/New_York}"
 RELATIVE_TOLERANCE = 1e-9
 TIMEOUT_SECONDS = 1500
+# Received days loaded one incremental Spark build at a time after the first build.
+DAILY_BATCHES = 3
+# The incremental models and their parents (base_product__tracks); the marts rebuild from
+# them in full on every run, and the full builds prove the marts equal across engines.
+INCREMENTAL_MODELS = (
+    "staging.stg_product__tracks",
+    "quarantine.quarantine_product__tracks",
+    "intermediate.int_identity_events_daily",
+    "staging.stg_product__identity_map",
+)
 
 pytestmark = pytest.mark.spark
 
@@ -48,11 +66,12 @@ class Builds:
     spark_slot: str  # the build slot the Spark run published
     spark_stdout: str
     unit_tests: subprocess.CompletedProcess[str]
+    daily: subprocess.CompletedProcess[str]  # the day-by-day incremental Spark builds
+    daily_warehouse: Path
 
-    def spark_table_files(self, name: str) -> Path:
-        """The folder of a mart's Parquet files in the published Spark slot."""
-        schema = f"{settings.MARTS_SCHEMA}__{self.spark_slot}"
-        return self.spark_warehouse / f"{schema}.db" / name
+    def spark_table_files(self, name: str, schema: str = settings.MARTS_SCHEMA) -> Path:
+        """The folder of a table's Parquet files in the published Spark slot."""
+        return self.spark_warehouse / f"{schema}__{self.spark_slot}.db" / name
 
 
 def _environ(work: Path, **extra: str) -> dict[str, str]:
@@ -100,8 +119,11 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         pytest.skip("java is missing (scripts/test.sh installs it with apt-get as root)")
     generate = pytest.importorskip("saas_lifecycle.generate").generate
     root = tmp_path_factory.mktemp("equivalence")
-    raw = root / "raw"
-    generate(raw, **DATASET)
+    raw_all, raw = root / "raw_all", root / "raw"
+    generate(raw_all, **DATASET)
+    # Every build reads the same paths (the quarantine keeps each bad row's file name); the
+    # daily builds later refill `raw` a day at a time.
+    raw_view(raw_all, raw, received_partitions(raw_all))
 
     warehouse = root / "spark" / settings.SPARK_WAREHOUSE_DIRNAME
     spark_env = {settings.ENV_SPARK_WAREHOUSE: str(warehouse)}
@@ -116,20 +138,30 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     # Unit tests with their own fixtures and the default vars; dbt reads the input models'
     # column types from the relations the Spark run published.
     root_dir = str(settings.REPO_ROOT)
-    unit_tests = _finish(
-        _start(
-            [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit"]
-            + ["--project-dir", root_dir, "--profiles-dir", root_dir, "--target", "spark"],
-            root / "spark-unit-tests",
-            **spark_env,
-        )
+    project = ["--project-dir", root_dir, "--profiles-dir", root_dir, "--target", "spark"]
+    unit_tests = _start(
+        [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit"]
+        + project,
+        root / "spark-unit-tests",
+        **spark_env,
+    )
+    daily_warehouse = root / "spark-daily" / settings.SPARK_WAREHOUSE_DIRNAME
+    select = " ".join("+" + relation.split(".")[1] for relation in INCREMENTAL_MODELS)
+    spec = {"raw_all": str(raw_all), "raw": str(raw), "batches": DAILY_BATCHES}
+    spec["dbt_args"] = ["run", *project, "--vars", VARS, "--select", select]
+    daily = _start(
+        [sys.executable, str(Path(__file__).with_name("daily_builds.py")), json.dumps(spec)],
+        root / "spark-daily",
+        **{settings.ENV_RAW_DIR: str(raw), settings.ENV_SPARK_WAREHOUSE: str(daily_warehouse)},
     )
     return Builds(
         duckdb=root / "duckdb" / "lifecycle.duckdb",
         spark_warehouse=warehouse,
         spark_slot=published.group(1),
         spark_stdout=spark_done.stdout,
-        unit_tests=unit_tests,
+        unit_tests=_finish(unit_tests),
+        daily=_finish(daily),
+        daily_warehouse=daily_warehouse,
     )
 
 
@@ -248,6 +280,61 @@ def test_every_mart_has_the_same_rows_on_duckdb_and_spark(builds: Builds) -> Non
     for name, duck in duck_marts.items():
         differences += _differences(name, duck, _spark_mart(builds, name, list(duck.columns)))
     assert not differences, f"{len(differences)} differences:\n" + "\n".join(differences[:30])
+
+
+def _rows_only_in(con: duckdb.DuckDBPyConnection, left: str, right: str) -> list[tuple]:
+    return con.execute(f"select * from ({left} except all {right}) limit 5").fetchall()
+
+
+def test_daily_incremental_builds_on_spark_equal_the_full_refresh(builds: Builds) -> None:
+    """Each incremental table built a received day at a time on Spark has the rows of the
+    guarded Spark run's full refresh and of DuckDB's (loaded_at, the start of the run that
+    loaded a row, aside). The marts rebuild from these tables in full on every run."""
+    done = builds.daily
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert len(re.findall(r"^build \d+: ", done.stdout, re.MULTILINE)) == 1 + DAILY_BATCHES
+    differences: list[str] = []
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"attach '{builds.duckdb}' as duck (read_only)")
+        for relation in INCREMENTAL_MODELS:
+            schema, name = relation.split(".")
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns where"
+                " table_catalog = 'duck' and table_schema = ? and table_name = ?"
+                " and column_name <> 'loaded_at' order by ordinal_position",
+                [schema, name],
+            ).fetchall()
+            assert columns, f"{relation} is not in the DuckDB build"
+            # Spark's timestamps are instants, DuckDB's naive UTC: read both as DuckDB types.
+            typed = ", ".join(f"cast({column} as {data_type})" for column, data_type in columns)
+            daily_files = builds.daily_warehouse / f"{schema}.db" / name
+            queries = {
+                "DuckDB full refresh": f"select {typed} from duck.{relation}",
+                "Spark full refresh": f"select {typed} from "
+                + _parquet_scan(builds.spark_table_files(name, schema)),
+                "Spark day by day": f"select {typed} from {_parquet_scan(daily_files)}",
+            }
+            rows = {how: con.execute(f"select count(*) from ({sql})").fetchone()[0]
+                    for how, sql in queries.items()}  # fmt: skip
+            assert rows["DuckDB full refresh"] > 0, relation
+            if len(set(rows.values())) > 1:
+                differences.append(f"{relation}: rows {rows}")
+                continue
+            daily = queries["Spark day by day"]
+            for how in ("Spark full refresh", "DuckDB full refresh"):
+                for only, left, right in (("day by day", daily, queries[how]),
+                                          (how, queries[how], daily)):  # fmt: skip
+                    if found := _rows_only_in(con, left, right):
+                        differences.append(f"{relation}: only in {only} (vs {how}): {found}")
+        # The later builds were incremental: each rewrote only its reload window, so the rows
+        # of older received days keep the loaded_at of the build that last reloaded them.
+        builds_seen = con.execute(
+            "select count(distinct loaded_at) from "
+            + _parquet_scan(builds.daily_warehouse / "staging.db" / "stg_product__tracks")
+        ).fetchone()[0]
+    assert not differences, "\n".join(differences)
+    assert builds_seen == 1 + DAILY_BATCHES
 
 
 def test_spark_types_match_duckdb_types(builds: Builds) -> None:
