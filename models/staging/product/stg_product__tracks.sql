@@ -4,6 +4,10 @@
 -- older partitions as they are. A copy of an event already kept in an older partition is
 -- dropped, so the dedupe holds across batches exactly as in a full refresh.
 {{ config(**date_partitioned_incremental('received_date')) }}
+{%- if is_incremental() %}
+    {#- Looked up once: the two filters below share it. -#}
+    {%- set reload_from = reload_from_received_date() -%}
+{%- endif %}
 
 with
 
@@ -16,7 +20,7 @@ good_rows as (
     from {{ ref('base_product__tracks') }}
     where quarantine_rule is null
     {% if is_incremental() %}
-        and received_at >= cast({{ reload_from_received_date() }} as timestamp)
+        and received_at >= cast({{ reload_from }} as timestamp)
     {% endif %}
 
 ),
@@ -39,7 +43,7 @@ deduplicated as (
 
         from {{ this }} as kept
         inner join deduplicated on kept.event_id = deduplicated.event_id
-        where kept.received_date < {{ reload_from_received_date() }}
+        where kept.received_date < {{ reload_from }}
 
     ),
 {% endif %}
