@@ -149,7 +149,6 @@ def test_demo_data_is_generated_only_when_default_is_empty(
 
 
 def test_generate_writes_raw_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("saas_lifecycle.generate")
     out = tmp_path / "raw"
     argv = ["generate", "--out", str(out), "--users", "30", "--days", "20", "--seed", "3"]
     assert cli.main(argv) == 0

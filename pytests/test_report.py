@@ -21,6 +21,7 @@ import pytest
 from test_run_e2e import TINY, TINY_VARS, run_cli  # pytests/ is on sys.path
 
 from saas_lifecycle import cli
+from saas_lifecycle.generate import generate
 from saas_lifecycle.report import charts, readings
 from saas_lifecycle.report.build import build_report, default_report_path
 from saas_lifecycle.report.marts import QUERIES, MartsSnapshot
@@ -331,7 +332,6 @@ def test_every_chart_has_titles_and_a_reading_even_when_empty() -> None:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A tiny dataset run through `lifecycle run` (which writes the report): (database, stdout)."""
-    generate = pytest.importorskip("saas_lifecycle.generate").generate
     work = tmp_path_factory.mktemp("report")
     generate(work / "raw", **TINY)
     database = work / "warehouse" / "lifecycle.duckdb"

@@ -20,6 +20,7 @@ import pytest
 from repo_process import run_in_repo
 
 from saas_lifecycle import cli
+from saas_lifecycle.generate import generate
 from saas_lifecycle.runner import failure_reason, print_summary
 
 TINY = {"users": 40, "days": 30, "seed": 7}
@@ -37,7 +38,6 @@ def run_cli(args: list[str], work: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def tiny_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny complete raw dataset, generated once for the module."""
-    generate = pytest.importorskip("saas_lifecycle.generate").generate
     out = tmp_path_factory.mktemp("tiny") / "raw"
     generate(out, **TINY)
     return out
@@ -80,7 +80,6 @@ def test_missing_column_stops_before_dbt(
 
 @pytest.mark.e2e
 def test_absent_optional_table_is_a_notice(tmp_path: Path) -> None:
-    generate = pytest.importorskip("saas_lifecycle.generate").generate
     raw = tmp_path / "raw"
     generate(raw, tables=["tracks", "users", "accounts"], **TINY)
     database = tmp_path / "x.duckdb"

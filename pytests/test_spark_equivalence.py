@@ -40,6 +40,7 @@ import pytest
 
 from saas_lifecycle import settings
 from saas_lifecycle.bench import raw_view, received_partitions
+from saas_lifecycle.generate import generate
 
 DATASET = {"users": 250, "days": 50, "seed": 23, "start": date(2025, 2, 10)}
 VARS = "{quarantine_max_share: 0.1, reporting_timezone: America/New_York}"
@@ -117,7 +118,6 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         if os.environ.get("CI"):
             pytest.fail("java is missing: scripts/test.sh must install it in CI")
         pytest.skip("java is missing (scripts/test.sh installs it with apt-get as root)")
-    generate = pytest.importorskip("saas_lifecycle.generate").generate
     root = tmp_path_factory.mktemp("equivalence")
     raw_all, raw = root / "raw_all", root / "raw"
     generate(raw_all, **DATASET)
