@@ -15,7 +15,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The longest files first (measured with --durations), so that with pytest-xdist
-# (`-n 2 --dist loadfile`, scripts/test.sh) the last files to start are short ones and both
+# (`--dist loadfile`, scripts/test.sh) the last files to start are short ones and the
 # workers finish together. Files not listed keep their order after these.
 LONGEST_FIRST = (
     "test_spark_equivalence.py",

@@ -19,7 +19,8 @@ DBT_TARGET_PATH="$(mktemp -d)" LIFECYCLE_DUCKDB_PATH="$(mktemp -d)/lint.duckdb" 
 echo "== pytest"
 scripts/install-apt-package.sh chromium "the report's render test" chromium fonts-liberation
 scripts/install-apt-package.sh java "the Spark tests" openjdk-17-jre-headless  # local Spark
-# Two workers, one file each at a time (a file's module fixtures build its warehouse once);
-# most of a build is waiting on processes, so two overlap well on two cores. `-n 0` after
-# the script's name runs everything in one process.
-run pytest -n "${LIFECYCLE_TEST_WORKERS:-2}" --dist loadfile "$@"
+# Three pytest-xdist workers, one file each at a time (a file's module fixtures build its
+# warehouse once). A build keeps about one core busy (dbt start-up, Spark's driver, waits),
+# so three overlap well on two cores. `-n 0` after the script's name runs in one process;
+# the slowest tests are listed at the end.
+run pytest -n "${LIFECYCLE_TEST_WORKERS:-3}" --dist loadfile --durations=25 "$@"
