@@ -8,9 +8,9 @@ are loaded one build at a time) and `dbt_args` (the dbt command, e.g. ["run", "-
 ...]). The first build gets every received day but the last `batches`; each later build
 appends one day to `raw` (hard links) and runs the same dbt command, incrementally.
 
-All builds run in this one process with dbt's Python API, so a local Spark session (and its
-JVM) starts once instead of once per build. Prints one line per build; exits 1 at the first
-build that fails.
+All builds run in this one process with dbt's Python API, so dbt and, on Spark, the local
+Spark session (and its JVM) start once instead of once per build. Prints one line per build;
+exits 1 at the first build that fails.
 """
 
 from __future__ import annotations

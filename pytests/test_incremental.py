@@ -8,7 +8,8 @@ come out the same, row for row.
 
 from __future__ import annotations
 
-import shutil
+import json
+import re
 import sys
 from pathlib import Path
 
@@ -30,17 +31,25 @@ INCREMENTAL_TABLES = (
 )
 
 
-def dbt_run(raw: Path, database: Path, work: Path, *extra: str) -> None:
-    """dbt builds the seeds and every model (no tests) in a fresh process, on `raw`."""
-    env = {
+def dbt_environment(raw: Path, database: Path, work: Path) -> dict[str, str]:
+    return {
         settings.ENV_RAW_DIR: str(raw),
         settings.ENV_DATABASE: str(database),
         settings.ENV_DUCKDB_TEMP_DIR: str(work / "spill"),
     }
-    # One target dir for every run of a build: dbt's partial parsing keeps the runs short.
+
+
+def dbt_build_args(work: Path) -> list[str]:
+    """dbt builds the seeds and every model (no tests); one target dir for every run of a
+    build, so dbt's partial parsing keeps the runs short."""
     args = ["build", "--resource-type", "seed", "--resource-type", "model"]
-    args += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
-    done = run_in_repo([str(Path(sys.executable).with_name("dbt")), *args, "--quiet", *extra], env)
+    return args + ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+
+
+def dbt_run(raw: Path, database: Path, work: Path, *extra: str) -> None:
+    """One dbt build in a fresh process, on `raw`."""
+    command = [str(Path(sys.executable).with_name("dbt")), *dbt_build_args(work), "--quiet"]
+    done = run_in_repo([*command, *extra], dbt_environment(raw, database, work))
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
 
@@ -107,15 +116,17 @@ def test_daily_incremental_runs_equal_a_full_refresh(dataset: Path, tmp_path: Pa
     raw_dir = tmp_path / "raw"
     full_db = tmp_path / "full.duckdb"
     dbt_run(raw_view(dataset, raw_dir, partitions), full_db, tmp_path / "full", "--full-refresh")
-    shutil.rmtree(raw_dir)
 
-    daily_db = tmp_path / "daily.duckdb"
-    first, batches = partitions[:-DAILY_BATCHES], partitions[-DAILY_BATCHES:]
-    raw = raw_view(dataset, raw_dir, first)
-    dbt_run(raw, daily_db, tmp_path / "daily")
-    for partition in batches:
-        raw_view(dataset, raw, [partition])
-        dbt_run(raw, daily_db, tmp_path / "daily")
+    # A first build, then one incremental build per received day (pytests/daily_builds.py).
+    daily_db, work = tmp_path / "daily.duckdb", tmp_path / "daily"
+    spec = {"raw_all": str(dataset), "raw": str(raw_dir), "batches": DAILY_BATCHES}
+    spec["dbt_args"] = dbt_build_args(work)
+    builds = run_in_repo(
+        [sys.executable, str(Path(__file__).with_name("daily_builds.py")), json.dumps(spec)],
+        dbt_environment(raw_dir, daily_db, work),
+    )
+    assert builds.returncode == 0, builds.stdout[-4000:] + builds.stderr[-4000:]
+    assert len(re.findall(r"^build \d+: ", builds.stdout, re.MULTILINE)) == 1 + DAILY_BATCHES
 
     marts = relations(full_db, ("marts",))
     assert len(marts) >= 20
