@@ -41,6 +41,7 @@ def dbt(args: list[str], work: Path) -> None:
         env={
             **os.environ,
             settings.ENV_RAW_DIR: str(work / "raw"),
+            settings.ENV_TARGET: settings.DEFAULT_TARGET,
             settings.ENV_DATABASE: str(work / "docs.duckdb"),
             settings.ENV_DUCKDB_TEMP_DIR: str(work / "duckdb_tmp"),
         },

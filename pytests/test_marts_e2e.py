@@ -58,6 +58,7 @@ def _env(work: Path, raw: Path, database: Path) -> dict[str, str]:
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
         settings.ENV_RAW_DIR: str(raw),
+        settings.ENV_TARGET: settings.DEFAULT_TARGET,
         settings.ENV_DATABASE: str(database),
         settings.ENV_DUCKDB_TEMP_DIR: str(work / "tmp"),
     }

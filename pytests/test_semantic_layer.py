@@ -49,6 +49,7 @@ def project_environ(project: Path) -> dict[str, str]:
     return {
         "DBT_PROFILES_DIR": str(project),
         settings.ENV_RAW_DIR: str(project / "raw"),
+        settings.ENV_TARGET: settings.DEFAULT_TARGET,
         settings.ENV_DATABASE: str(project / "lifecycle.duckdb"),
         settings.ENV_DUCKDB_TEMP_DIR: str(project / "duckdb_tmp"),
     }

@@ -14,7 +14,7 @@ run ruff check .
 run ruff format --check .
 echo "== sqlfluff"
 # The dbt templater compiles the project; keep its artefacts away from the working target/.
-DBT_TARGET_PATH="$(mktemp -d)" LIFECYCLE_DUCKDB_PATH="$(mktemp -d)/lint.duckdb" \
+DBT_TARGET_PATH="$(mktemp -d)" LIFECYCLE_DEV_DUCKDB_PATH="$(mktemp -d)/lint.duckdb" \
     run sqlfluff lint models tests analyses
 echo "== pytest"
 scripts/install-apt-package.sh chromium "the report's render test" chromium fonts-liberation
