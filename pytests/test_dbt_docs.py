@@ -42,7 +42,7 @@ def dbt(args: list[str], work: Path) -> None:
             **os.environ,
             settings.ENV_RAW_DIR: str(work / "raw"),
             settings.ENV_TARGET: settings.DEFAULT_TARGET,
-            settings.ENV_DATABASE: str(work / "docs.duckdb"),
+            settings.ENV_STATE_DATABASE: str(work / "docs.duckdb"),
             settings.ENV_DUCKDB_TEMP_DIR: str(work / "duckdb_tmp"),
         },
         capture_output=True,

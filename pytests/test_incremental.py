@@ -35,7 +35,7 @@ def dbt_environment(raw: Path, database: Path, work: Path) -> dict[str, str]:
     return {
         settings.ENV_RAW_DIR: str(raw),
         settings.ENV_TARGET: settings.DEFAULT_TARGET,
-        settings.ENV_DATABASE: str(database),
+        settings.ENV_STATE_DATABASE: str(database),
         settings.ENV_DUCKDB_TEMP_DIR: str(work / "spill"),
     }
 

@@ -23,6 +23,7 @@ import pytest
 
 from saas_lifecycle import settings
 from saas_lifecycle.contract import RAW_TABLES
+from saas_lifecycle.publish import Warehouse
 
 SMALL = {"users": 500, "days": 120, "seed": 11, "start": date(2025, 1, 6)}
 AS_OF = date(2025, 3, 20)
@@ -59,7 +60,8 @@ def _env(work: Path, raw: Path, database: Path) -> dict[str, str]:
         "DBT_LOG_PATH": str(work / "logs"),
         settings.ENV_RAW_DIR: str(raw),
         settings.ENV_TARGET: settings.DEFAULT_TARGET,
-        settings.ENV_DATABASE: str(database),
+        # dbt run here (unit tests, compile) uses the build state, never the served file.
+        settings.ENV_STATE_DATABASE: str(Warehouse(database).state),
         settings.ENV_DUCKDB_TEMP_DIR: str(work / "tmp"),
     }
 
@@ -230,7 +232,7 @@ def test_every_injected_bad_row_is_quarantined_with_its_rule(small_build: Build)
 
 @pytest.mark.e2e
 def test_no_row_is_lost_and_no_bad_row_reaches_staging(small_build: Build) -> None:
-    with duckdb.connect(str(small_build.database), read_only=True) as con:
+    with duckdb.connect(str(Warehouse(small_build.database).state), read_only=True) as con:
         rows_read = dict(
             con.execute(
                 "select distinct raw_table, rows_read from monitoring.quarantine_summary"
@@ -250,7 +252,7 @@ def test_no_row_is_lost_and_no_bad_row_reaches_staging(small_build: Build) -> No
 @pytest.mark.e2e
 def test_redelivered_events_collapse_to_the_earliest_received_copy(small_build: Build) -> None:
     raw_tracks = str(small_build.raw / "tracks" / "**" / "*.parquet")
-    with duckdb.connect(str(small_build.database), read_only=True) as con:
+    with duckdb.connect(str(Warehouse(small_build.database).state), read_only=True) as con:
         duplicated, mismatched, staged, distinct_good = con.execute(
             f"""
             with raw as (

@@ -29,6 +29,7 @@ from dagster import (
 )
 
 from saas_lifecycle.contract import RAW_TABLES
+from saas_lifecycle.publish import Warehouse
 
 TINY = {"users": 200, "days": 45, "seed": 17}
 # A tiny dataset carries at least one bad row of every kind, far above the default 1%
@@ -131,7 +132,7 @@ def test_nightly_job_builds_checks_and_publishes(
     assert all(e.passed or e.severity == AssetCheckSeverity.WARN for e in evaluations)
     assert len(evaluations) - len(gx) > 100  # dbt tests
 
-    assert database.exists() and not database.with_name("lifecycle.building.duckdb").exists()
+    assert database.exists() and not Warehouse(database).publishing.exists()
     with duckdb.connect(str(database), read_only=True) as con:
         for mart in ("dim_users", "active_users_daily", "retention_cohorts", "nps_monthly"):
             (rows,) = con.execute(f"select count(*) from marts.{mart}").fetchone()

@@ -46,6 +46,7 @@ import pytest
 from repo_process import run_in_repo
 
 from saas_lifecycle import settings
+from saas_lifecycle.publish import Warehouse
 
 GOOD = {"users": 150, "days": 45, "seed": 21, "dirty_rate": 0.0, "start": date(2025, 1, 1)}
 MART_COUNT = 20
@@ -229,9 +230,11 @@ class Published:
     work: Path
 
     def copy_database(self, tmp_path: Path) -> Path:
-        """The published database copied into a test's own folder."""
+        """The served database and the build state beside it copied into a test's own
+        folder (so that the next run there is incremental, as in production)."""
         database = tmp_path / "lifecycle.duckdb"
         shutil.copy2(self.database, database)
+        shutil.copy2(Warehouse(self.database).state, Warehouse(database).state)
         return database
 
 
@@ -315,8 +318,8 @@ def assert_validation_blocked(
 
 
 def building_path(database: Path) -> Path:
-    """Where the guarded run builds before publishing: `D.building.duckdb` beside D."""
-    return database.with_name(f"{database.stem}.building{database.suffix}")
+    """Where the guarded run writes the next served file before renaming it over D."""
+    return Warehouse(database).publishing
 
 
 def lock_path(database: Path) -> Path:
@@ -547,12 +550,12 @@ def assert_quarantined_and_published(
     assert done.returncode == 0, output(done)
     assert "lifecycle run failed" not in done.stderr, output(done)
     quarantined = query(
-        database,
+        Warehouse(database).state,
         f"select {key}, quarantine_rule from quarantine.quarantine_{model} order by {key}",
     )
     assert quarantined == [(i, rule) for i in sorted(bad_ids)]
     leaked = query(
-        database,
+        Warehouse(database).state,
         f"select count(*) from staging.stg_{model} where {key} like 'bad-%' or {leak_condition}",
     )
     assert leaked == [(0,)]
@@ -603,7 +606,9 @@ def test_nps_scores_out_of_range_are_quarantined_and_published(
         for path in table_files(raw, "survey_responses")
         for response_id in read_file(path)["response_id"].to_pylist()
     } - set(bad_ids)
-    staged = query(database, "select count(*) from staging.stg_surveys__survey_responses")
+    staged = query(
+        Warehouse(database).state, "select count(*) from staging.stg_surveys__survey_responses"
+    )
     assert staged == [(len(good_ids),)]
     assert len(snapshot_marts(database)) == MART_COUNT
 

@@ -21,6 +21,7 @@ from repo_process import run_in_repo
 
 from saas_lifecycle import cli
 from saas_lifecycle.generate import generate
+from saas_lifecycle.publish import Warehouse
 from saas_lifecycle.runner import failure_reason, print_summary
 
 TINY = {"users": 40, "days": 30, "seed": 7}
@@ -131,9 +132,13 @@ def test_summary_lists_marts_quarantine_and_unknown_events(
 ) -> None:
     database = tmp_path / "w.duckdb"
     with duckdb.connect(str(database)) as con:
-        con.execute("create schema marts; create schema quarantine; create schema monitoring")
+        con.execute("create schema marts; create schema monitoring")
         con.execute("create table marts.dim_users as select range as user_id from range(3)")
+    # Quarantine lives in the build state beside the served file, not in the served file.
+    with duckdb.connect(str(Warehouse(database).state)) as con:
+        con.execute("create schema quarantine")
         con.execute("create table quarantine.quarantine_product__tracks (event_id varchar)")
+    with duckdb.connect(str(database)) as con:
         con.execute(
             "create table monitoring.unknown_event_names as"
             " select 'report_exported' as event_name, 12 as events"

@@ -50,7 +50,7 @@ def project_environ(project: Path) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(project),
         settings.ENV_RAW_DIR: str(project / "raw"),
         settings.ENV_TARGET: settings.DEFAULT_TARGET,
-        settings.ENV_DATABASE: str(project / "lifecycle.duckdb"),
+        settings.ENV_STATE_DATABASE: str(project / "lifecycle.duckdb"),
         settings.ENV_DUCKDB_TEMP_DIR: str(project / "duckdb_tmp"),
     }
 

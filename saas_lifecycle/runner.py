@@ -1,7 +1,11 @@
 """The guarded job behind `lifecycle run`: schema check, dbt seed and build, summary.
 
-Every expected failure (a raw table that breaks the contract, a dbt node that errors or a
-test that fails) ends in one line `lifecycle run failed: <reason>` and exit code 1.
+dbt builds the build state (publish.Warehouse.state) in place, in this process (dbtRunner,
+one invocation per layer: dbt starts once per run); the served file and the Parquet marts
+are written fresh by publish.publish. Every expected failure (a raw table that breaks the
+contract, a dbt node that errors or a test that fails) ends in one line
+`lifecycle run failed: <reason>` and exit code 1; so does a run that published some marts
+but held others back.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ import yaml
 
 from saas_lifecycle import settings, spark_target
 from saas_lifecycle.publish import (
+    BUILD_STATUS,
+    PUBLISHED,
     LockedError,
+    PublishError,
     Warehouse,
     exclusive,
     publish,
     read_build_settings,
     start_build,
-    write_build_settings,
 )
 from saas_lifecycle.quality import LayerValidation
 from saas_lifecycle.schema_check import SchemaError, SchemaReport, check_raw_schema
@@ -104,7 +110,7 @@ def dbt_vars(
 
 
 # Vars that change the rows of the incremental tables (occurred_date, quarantine rules): a
-# run whose values differ from the published build's rebuilds them from scratch.
+# run whose values differ from the state's last published build rebuilds them from scratch.
 INCREMENTAL_VARS = ("reporting_timezone", "max_clock_skew_hours", "incremental_lookback_days")
 
 
@@ -115,13 +121,21 @@ def incremental_settings(variables: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(values.get(name)) for name in INCREMENTAL_VARS}
 
 
-def needs_full_refresh(published: Path, wanted: Mapping[str, str]) -> str | None:
-    """Why the incremental models must be rebuilt from scratch, or None if they need not."""
-    if not published.exists():
-        return "first build"
-    recorded = read_build_settings(published)
+def needs_full_refresh(state: Path, wanted: Mapping[str, str]) -> str | None:
+    """Why the incremental models must be rebuilt from scratch, or None if they need not.
+
+    The incremental tables of the state are trusted only when the state's last build was
+    published whole: a run that failed, was killed or held marts back after dbt wrote to
+    the state may have loaded a batch (or a version of it) that the next run's raw files no
+    longer hold, and delete+insert would keep such rows. A full refresh of the four
+    incremental models makes the next run right whatever the earlier one left.
+    """
+    recorded = read_build_settings(state)
     if recorded is None:
-        return "the published database records no build settings"
+        return "first build" if not state.exists() else "the state records no build settings"
+    status = recorded.get(BUILD_STATUS, "")
+    if status != PUBLISHED:
+        return f"the state holds a build that was not published whole ({status or 'unknown'})"
     changed = [
         f"{name} {recorded.get(name)} -> {value}"
         for name, value in wanted.items()
@@ -135,17 +149,25 @@ def prepare_build(
     variables: Mapping[str, Any],
     full_refresh: bool,
     announce: Callable[[str], None],
+    run_id: str,
 ) -> tuple[dict[str, str], bool]:
-    """Start the build database: a copy of the published one, or empty for a full refresh
-    (asked for, or needed: see needs_full_refresh). Returns the settings to record with the
-    build and whether it is a full refresh."""
+    """Decide on a full refresh of the incremental models (asked for, or needed: see
+    needs_full_refresh) and mark the state as building. Returns the settings to record with
+    the build and whether it is a full refresh."""
+    if variables.get("build_schema_suffix"):
+        # The state is private to the run and publish copies its marts, so a slot suffix
+        # would only make the gates and the publish read other schemas than the build wrote.
+        raise RunError(
+            "var build_schema_suffix is for Spark targets only: on DuckDB the run builds its"
+            " own state database and publishes a fresh file; remove the var"
+        )
     build_settings = incremental_settings(variables)
     if not full_refresh:
-        reason = needs_full_refresh(warehouse.published, build_settings)
+        reason = needs_full_refresh(warehouse.state, build_settings)
         if reason:
             announce(f"full refresh of the incremental models: {reason}")
             full_refresh = True
-    start_build(warehouse, incremental=not full_refresh)
+    start_build(warehouse, build_settings, run_id)
     return build_settings, full_refresh
 
 
@@ -359,12 +381,13 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def dbt_environ(raw_dir: Path, database: Path, target: str) -> dict[str, str]:
-    """The environment profiles.yml and the dbt sources read."""
-    temp_dir = os.environ.get(settings.ENV_DUCKDB_TEMP_DIR) or str(database.parent / "tmp")
+def dbt_environ(raw_dir: Path, state: Path, target: str) -> dict[str, str]:
+    """The environment profiles.yml and the dbt sources read: the guarded target builds
+    `state` (never the served file)."""
+    temp_dir = os.environ.get(settings.ENV_DUCKDB_TEMP_DIR) or str(state.parent / "tmp")
     return {
         settings.ENV_RAW_DIR: str(raw_dir),
-        settings.ENV_DATABASE: str(database),
+        settings.ENV_STATE_DATABASE: str(state),
         settings.ENV_TARGET: target,
         settings.ENV_DUCKDB_TEMP_DIR: temp_dir,
     }
@@ -424,7 +447,8 @@ def _unknown_event_names(con: Any) -> list[tuple[str, int | None]]:
 
 
 def print_summary(database: Path) -> None:
-    """Where the marts are, rows per mart and quarantine table, unknown event names."""
+    """Where the marts are, rows per mart (served file) and quarantine table (build state),
+    unknown event names (served monitoring)."""
     import duckdb
 
     if not database.exists():
@@ -432,10 +456,15 @@ def print_summary(database: Path) -> None:
         return
     with duckdb.connect(str(database), read_only=True) as con:
         marts = _row_counts(con, settings.MARTS_SCHEMA)
-        quarantine = _row_counts(con, settings.QUARANTINE_SCHEMA)
         unknown = _unknown_event_names(con)
+    state = Warehouse(database).state
+    quarantine: list[tuple[str, int]] = []
+    if state.exists():
+        with duckdb.connect(str(state), read_only=True) as con:
+            quarantine = _row_counts(con, settings.QUARANTINE_SCHEMA)
     say()
     _print_counts(f"marts: {database}, schema {settings.MARTS_SCHEMA}", marts)
+    say(f"marts as Parquet: {Warehouse(database).parquet / 'current'} (one folder per mart)")
     _print_counts(
         f"quarantine (rows that broke the raw contract), schema {settings.QUARANTINE_SCHEMA}",
         quarantine,
@@ -476,14 +505,71 @@ MARTS_LAYER = (
 )
 
 
+# ---------------------------------------------------------------------------- held-back marts
+
+
+def marts_of(manifest: Mapping[str, Any]) -> list[str]:
+    """The names of the models of the manifest that build schema marts."""
+    return sorted(
+        node["alias"] or node["name"]
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model" and node.get("schema") == settings.MARTS_SCHEMA
+    )
+
+
+def hold_back_every_mart(
+    validations: Sequence[LayerValidation], manifest: Mapping[str, Any]
+) -> dict[str, str]:
+    """Until failures are attributed to the marts that read them: any blocking failure holds
+    back every mart (mart -> the first failing gate), i.e. nothing is published."""
+    failed = [o for v in validations for o in v.blocking_failures]
+    if not failed:
+        return {}
+    gate = f"{failed[0].layer}.{failed[0].expectation}"
+    return dict.fromkeys(marts_of(manifest), gate)
+
+
+def held_back_marts(
+    validations: Sequence[LayerValidation], manifest: Mapping[str, Any]
+) -> dict[str, str]:
+    """HOOK: mart -> the gate that holds it back, for the blocking failures so far.
+
+    saas_lifecycle.quality.impact.held_back_marts decides which marts read a failing input;
+    without it, hold_back_every_mart (every blocking failure stops every mart).
+    """
+    try:
+        from saas_lifecycle.quality.impact import held_back_marts as attribute
+    except ImportError:
+        attribute = hold_back_every_mart
+    return attribute(validations, manifest)
+
+
+def load_manifest() -> dict[str, Any]:
+    """dbt's manifest.json of this run ($DBT_TARGET_PATH, else <repo>/target); {} if absent."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or settings.REPO_ROOT / "target")
+    if not target.is_absolute():
+        target = settings.REPO_ROOT / target
+    path = target / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def describe_held_back(held_back: Mapping[str, str]) -> str:
+    """`a, b (gate x); c (gate y)`: the held-back marts grouped by gate."""
+    by_gate: dict[str, list[str]] = {}
+    for mart, gate in sorted(held_back.items()):
+        by_gate.setdefault(gate, []).append(mart)
+    return "; ".join(f"{', '.join(marts)} ({gate})" for gate, marts in by_gate.items())
+
+
 def new_run_id() -> str:
     """Sortable and unique: UTC start time plus a random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
 class Gates:
-    """The quality gates of one run: validates layers, stops on blocking failures, and
-    records every result (failed runs too) in the audit database and the Data Docs."""
+    """The quality gates of one run: validates layers, holds back the marts blocking
+    failures reach (stopping the run when that is every mart), and records every result
+    (failed runs too) in the audit database and the Data Docs."""
 
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
@@ -491,9 +577,12 @@ class Gates:
         self.started_at = datetime.now(UTC)
         self.validations: list[LayerValidation] = []
         self.raw_volumes: dict[str, int] = {}
+        self.held_back: dict[str, str] = {}
+        self.failures: list[str] = []
 
     def check(self, validation: LayerValidation) -> None:
-        """Keep the result; print the report; raise RunError when an expectation blocks."""
+        """Keep the result; print the report; raise RunError when the blocking failures so
+        far hold back every mart (or cannot be attributed: no dbt manifest yet)."""
         from saas_lifecycle.quality.validate import format_report
 
         self.validations.append(validation)
@@ -504,13 +593,25 @@ class Gates:
         )
         if failed or validation.warnings:
             say(format_report([validation]))
-        if failed:
-            names = ", ".join(o.expectation for o in failed[:MAX_NAMED_FAILURES])
-            more = len(failed) - MAX_NAMED_FAILURES
-            raise RunError(
-                f"{validation.layer} validation: {len(failed)} blocking expectation(s) failed:"
-                f" {names}{f' and {more} more' if more > 0 else ''}"
-            )
+        if not failed:
+            return
+        names = ", ".join(o.expectation for o in failed[:MAX_NAMED_FAILURES])
+        more = len(failed) - MAX_NAMED_FAILURES
+        reason = (
+            f"{validation.layer} validation: {len(failed)} blocking expectation(s) failed:"
+            f" {names}{f' and {more} more' if more > 0 else ''}"
+        )
+        self.failures.append(reason)
+        manifest = load_manifest()
+        marts = set(marts_of(manifest))
+        self.held_back = held_back_marts(self.validations, manifest)
+        if not marts or marts <= set(self.held_back):
+            raise RunError(reason)
+        say(f"held back (keep their served version): {describe_held_back(self.held_back)}")
+
+    @property
+    def status(self) -> str:
+        return "held_back" if self.held_back else "success"
 
     def record(self, status: str) -> None:
         """Append this run's results to the audit database and write its Data Docs."""
@@ -536,6 +637,15 @@ class Gates:
             index = build_data_docs(self.validations, self.warehouse.data_docs, self.run_id)
             say(f"validation results: {self.warehouse.audit} (run {self.run_id})")
             say(f"data docs: {index}")
+
+
+def publish_build(warehouse: Warehouse, gates: Gates, build_settings: Mapping[str, str]) -> None:
+    """Serve the state's marts (keeping the held-back ones) and say what was served."""
+    try:
+        result = publish(warehouse, gates.run_id, gates.held_back, build_settings)
+    except PublishError as exc:
+        raise RunError(str(exc)) from None
+    say(f"published: {result.database} and {result.parquet}/ ({plural(len(result.marts), 'mart')})")
 
 
 def _guarded_build(
@@ -564,19 +674,19 @@ def _guarded_build(
     gates.check(raw_validation)
 
     dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
-    if spark_target.is_spark_target(dbt_target):  # no file to copy and swap: build slots
+    if spark_target.is_spark_target(dbt_target):  # no DuckDB state: tables in the metastore
         spark_target.guarded_build(raw, warehouse, gates, variables, dbt_target, full_refresh)
         return
-    build_settings, full_refresh = prepare_build(warehouse, variables, full_refresh, say)
-    build = warehouse.building
-    with patched_environ(dbt_environ(raw, build, dbt_target)):
+    build_settings, full_refresh = prepare_build(
+        warehouse, variables, full_refresh, say, gates.run_id
+    )
+    state = warehouse.state
+    with patched_environ(dbt_environ(raw, state, dbt_target)):
         run_dbt("build", variables, full_refresh, STAGING_LAYER, step="dbt build (staging)")
-        gates.check(validate_database(build, "staging", variables))
+        gates.check(validate_database(state, "staging", variables))
         run_dbt("build", variables, full_refresh, MARTS_LAYER, step="dbt build (marts)")
-        gates.check(validate_database(build, "marts", variables))
-    write_build_settings(build, build_settings)
-    publish(warehouse)
-    say(f"published: {warehouse.published}")
+        gates.check(validate_database(state, "marts", variables))
+    publish_build(warehouse, gates, build_settings)
 
 
 def _run(
@@ -596,7 +706,7 @@ def _run(
             status = "failed"
             try:
                 _guarded_build(raw, warehouse, gates, as_of, user_vars, target, full_refresh)
-                status = "success"
+                status = gates.status
             finally:
                 gates.record(status)
     except LockedError as exc:
@@ -604,11 +714,16 @@ def _run(
     dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
     if spark_target.is_spark_target(dbt_target):
         spark_target.print_summary(dbt_target)
-        return
-    print_summary(warehouse.published)
-    from saas_lifecycle.report.build import finish_run  # plotly: only once marts are published
+    else:
+        print_summary(warehouse.published)
+        from saas_lifecycle.report.build import finish_run  # plotly: only once marts are served
 
-    finish_run(warehouse.published, write_report=report)
+        finish_run(warehouse.published, write_report=report)
+    if gates.held_back:
+        raise RunError(
+            f"{'; '.join(gates.failures)}; the other marts were published, held back:"
+            f" {describe_held_back(gates.held_back)}"
+        )
 
 
 def run(
@@ -620,7 +735,7 @@ def run(
     full_refresh: bool = False,
     report: bool = True,
 ) -> int:
-    """Run the whole job; return the exit code (0 success, 1 failed)."""
+    """Run the whole job; return the exit code (0 success, 1 failed or held marts back)."""
     try:
         _run(raw_dir, database, as_of, user_vars, target, full_refresh, report)
     except (SchemaError, RunError) as exc:

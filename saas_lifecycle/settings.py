@@ -9,7 +9,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Environment variables read by profiles.yml and the dbt sources; the command line sets them.
 ENV_RAW_DIR = "RAW_DATA_DIR"
+# The served DuckDB file BI reads (the command line's --database); the guarded run writes it
+# whole at each publish and never lets dbt connect to it.
 ENV_DATABASE = "LIFECYCLE_DUCKDB_PATH"
+# The build state of the guarded `duckdb` dbt target (staging, quarantine, intermediate, the
+# incremental tables): `lifecycle run` sets it to `<name>.state.duckdb` beside the served file.
+ENV_STATE_DATABASE = "LIFECYCLE_STATE_DUCKDB_PATH"
 ENV_TARGET = "LIFECYCLE_TARGET"
 ENV_DUCKDB_TEMP_DIR = "LIFECYCLE_DUCKDB_TEMP_DIR"
 # Spark targets: where the local warehouse (tables, Hive metastore) lives; `lifecycle run`
@@ -23,6 +28,7 @@ DEFAULT_TARGET = "duckdb"
 
 # Schemas the dbt project builds into (macros/generate_schema_name.sql uses them verbatim).
 MARTS_SCHEMA = "marts"
+MONITORING_SCHEMA = "monitoring"
 QUARANTINE_SCHEMA = "quarantine"
 # Relation listing event names missing from the event_taxonomy seed, and the schemas that may
 # hold it, searched in this order.

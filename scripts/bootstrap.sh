@@ -17,3 +17,10 @@ fi
 # --frozen: install exactly what uv.lock pins, never re-resolve.
 "${UV[@]}" sync --frozen --all-extras --quiet
 printf '%s\n' "${UV[@]}" > .venv/.uv-command
+
+# A DuckDB 1.x client in its own environment (exact pin): pytests/test_serving.py reads the
+# served Parquet marts with it, as a BI tool on DuckDB 1.x would.
+if [ ! -x .venv-duckdb1/bin/python ]; then
+    "${UV[@]}" venv --quiet --python .venv/bin/python .venv-duckdb1
+fi
+"${UV[@]}" pip install --quiet --python .venv-duckdb1/bin/python "duckdb==1.5.6"

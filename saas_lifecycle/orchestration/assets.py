@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetChecksDefinition,
@@ -35,7 +34,6 @@ from dagster import (
 )
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 
-from saas_lifecycle import settings
 from saas_lifecycle.contract import RAW_TABLES
 from saas_lifecycle.orchestration.checks import (
     check_results,
@@ -53,7 +51,6 @@ from saas_lifecycle.quality import Layer, LayerValidation
 from saas_lifecycle.runner import (
     FAILED_STATUSES,
     UNIT_TEST_EXCLUSION,
-    _row_counts,
     patched_environ,
 )
 
@@ -234,19 +231,19 @@ def publish_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
         key=PUBLISHED_KEY,
         deps=upstream,
         group_name="publish",
-        kinds={"duckdb"},
-        description="The published DuckDB warehouse BI reads: the build database replaces it"
-        " in one atomic rename, only when every blocking check upstream passed"
+        kinds={"duckdb", "parquet"},
+        description="The served warehouse BI reads (marts and monitoring only) and the marts"
+        " as Parquet: written fresh from the build state and switched in with one atomic"
+        " rename each, only when every blocking check upstream passed"
         " (write-audit-publish, saas_lifecycle/publish.py).",
     )
     def published_warehouse(lifecycle: LifecycleRun) -> MaterializeResult:
-        published = lifecycle.publish()
-        with duckdb.connect(str(published), read_only=True) as con:
-            marts = dict(_row_counts(con, settings.MARTS_SCHEMA))
+        result = lifecycle.publish()
         return MaterializeResult(
             metadata={
-                "path": MetadataValue.path(str(published)),
-                "mart_rows": MetadataValue.json(marts),
+                "path": MetadataValue.path(str(result.database)),
+                "parquet": MetadataValue.path(str(result.parquet)),
+                "mart_rows": MetadataValue.json(result.marts),
                 "audit_database": MetadataValue.path(str(lifecycle.warehouse.audit)),
                 "data_docs": MetadataValue.path(str(lifecycle.warehouse.data_docs)),
             }

@@ -4,7 +4,7 @@
 options as `lifecycle run`; unset options fall back to the same environment variables
 (RAW_DATA_DIR, LIFECYCLE_DUCKDB_PATH) and defaults. For the whole run it holds the
 warehouse's exclusive lock (a `lifecycle run` on the same database fails at once meanwhile,
-and the other way round), prepares the build database, keeps the schema report and every
+and the other way round), marks the build state as building, keeps the schema report and every
 Great Expectations validation, and on teardown appends them to the audit database and the
 Data Docs, as the command line does. This needs every step in one process: the job runs
 with Dagster's in-process executor (definitions.py), which DuckDB wants anyway (one writer
@@ -25,13 +25,7 @@ from pydantic import Field, PrivateAttr
 
 from saas_lifecycle import settings
 from saas_lifecycle.orchestration.project import PUBLISHED_KEY
-from saas_lifecycle.publish import (
-    LockedError,
-    Warehouse,
-    exclusive,
-    publish,
-    write_build_settings,
-)
+from saas_lifecycle.publish import LockedError, PublishResult, Warehouse, exclusive, publish
 from saas_lifecycle.quality import LayerValidation
 from saas_lifecycle.runner import (
     Gates,
@@ -81,8 +75,9 @@ class LifecycleRun(ConfigurableResource):
     )
     database: str | None = Field(
         default=None,
-        description="Published DuckDB file; default $LIFECYCLE_DUCKDB_PATH, else"
-        " warehouse/lifecycle.duckdb. The run builds beside it in <name>.building.duckdb.",
+        description="Served DuckDB file; default $LIFECYCLE_DUCKDB_PATH, else"
+        " warehouse/lifecycle.duckdb. The run builds its state beside it in"
+        " <name>.state.duckdb and serves the marts as Parquet in <name>_marts/ too.",
     )
     as_of_date: str | None = Field(
         default=None,
@@ -112,15 +107,15 @@ class LifecycleRun(ConfigurableResource):
         raw_dir = resolve_raw_dir(Path(self.raw_dir) if self.raw_dir else None)
         try:
             with exclusive(warehouse):
-                # As `lifecycle run`: the build starts from a copy of the published database
-                # (incremental models add the new batch) unless they must be rebuilt.
-                build_settings, full_refresh = prepare_build(
-                    warehouse, user_vars, self.full_refresh, context.log.info
-                )
                 gates = Gates(warehouse)
                 selection = context.run.asset_selection if context.run else None
                 if context.run is not None:  # audit rows and Data Docs name the Dagster run
                     gates.run_id = context.run.run_id
+                # As `lifecycle run`: the build state is built in place (incremental models
+                # add the new batch) unless they must be rebuilt.
+                build_settings, full_refresh = prepare_build(
+                    warehouse, user_vars, self.full_refresh, context.log.info, gates.run_id
+                )
                 state = RunState(
                     raw_dir,
                     warehouse,
@@ -168,12 +163,12 @@ class LifecycleRun(ConfigurableResource):
         return dict(self.state.variables)
 
     def build_database(self) -> Path:
-        """The database this run builds, validates and publishes.
+        """The build state this run builds in place, validates and publishes from.
 
-        Being a copy of the published one (unless fully refreshed), it also holds what a
-        run that selects only some assets (say, the marts) does not rebuild.
+        It also holds what a run that selects only some assets (say, the marts) does not
+        rebuild.
         """
-        return self.state.warehouse.building
+        return self.state.warehouse.state
 
     def dbt_flags(self) -> list[str]:
         """`--full-refresh` when the incremental models are rebuilt from scratch."""
@@ -182,7 +177,7 @@ class LifecycleRun(ConfigurableResource):
     def dbt_environ(self) -> dict[str, str]:
         """The environment profiles.yml and the sources read, pointing at the build database.
 
-        Always the DuckDB target: write-audit-publish swaps DuckDB files.
+        Always the DuckDB target: the publish reads its state file.
         """
         return dbt_environ(self.state.raw_dir, self.build_database(), settings.DEFAULT_TARGET)
 
@@ -193,11 +188,11 @@ class LifecycleRun(ConfigurableResource):
         if raw_volumes is not None:
             state.gates.raw_volumes = dict(raw_volumes)
 
-    def publish(self) -> Path:
-        """Replace the published database with the build (one atomic rename)."""
+    def publish(self) -> PublishResult:
+        """Serve the state's marts: a fresh served file and Parquet set, each switched in
+        with one atomic rename (saas_lifecycle/publish.py)."""
         state = self.state
         # The next run compares its vars with these to decide on a full refresh.
-        write_build_settings(state.warehouse.building, state.build_settings)
-        publish(state.warehouse)
+        result = publish(state.warehouse, state.gates.run_id, {}, state.build_settings)
         state.published = True
-        return state.warehouse.published
+        return result

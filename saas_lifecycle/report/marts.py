@@ -164,16 +164,12 @@ def load_marts(database: Path) -> MartsSnapshot:
                 f" {settings.MARTS_SCHEMA}: run `lifecycle run` first"
             )
         frames = {key: con.execute(sql).df() for key, (_, sql) in QUERIES.items()}
-        # The build's cut-off and zone live in intermediate.int_as_of; the reporting currency
-        # is the one the fx_rates seed converts at rate 1.
+        # The served file records the build's cut-off, zone and reporting currency
+        # (saas_lifecycle/publish.py).
         as_of = _scalar_row(
-            con, "select as_of_date, reporting_timezone from intermediate.int_as_of"
+            con, "select as_of_date, reporting_timezone from monitoring.build_context"
         )
-        currency = _scalar_row(
-            con,
-            "select currency from reference.fx_rates where rate_to_reporting = 1"
-            " order by currency limit 1",
-        )
+        currency = _scalar_row(con, "select reporting_currency from monitoring.build_context")
     as_of_date, timezone = as_of if as_of else (None, None)
     if as_of_date is None and not frames["active_users"].empty:
         as_of_date = frames["active_users"]["date"].max()
