@@ -20,6 +20,7 @@ from repo_process import run_in_repo
 
 from saas_lifecycle import settings
 from saas_lifecycle.bench import raw_view, received_partitions
+from saas_lifecycle.publish import Warehouse
 
 DATASET = {"users": 120, "days": 21, "seed": 11}
 # Received days loaded one run at a time after the first build (the rest come at once).
@@ -158,13 +159,13 @@ def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert all(float(cell.replace(",", "")) > 0 for cell in cells[2:9])
     assert "## Where the time goes" in report
     assert "`stg_product__tracks`" in report
-    # The second run was incremental: it loaded the appended day into the published tables.
+    # The second run was incremental: it loaded the appended day into the state's tables.
     incremental_log = (tmp_path / "bench" / "20k" / "incremental.log").read_text()
     assert "full refresh of the incremental models" not in incremental_log
     assert "published:" in incremental_log
     last_day = received_partitions(tmp_path / "bench" / "20k" / "raw_all")[-1].name.split("=")[1]
     database = tmp_path / "bench" / "20k" / "warehouse" / "lifecycle.duckdb"
-    with duckdb.connect(str(database), read_only=True) as con:
+    with duckdb.connect(str(Warehouse(database).state), read_only=True) as con:
         loaded = con.execute(
             "select max(received_date) from staging.stg_product__tracks"
         ).fetchone()

@@ -1,8 +1,9 @@
 """Cross-engine equivalence: one generated dataset, built with `lifecycle run` on DuckDB and
 on a local Spark (dbt-spark's session method), gives the same rows in every mart.
 
-The Spark run is the whole guarded job (build slot, every dbt data test and contract, the
-staging and marts Great Expectations suites through the Spark session, publishing by views),
+The Spark run is the whole guarded job (every layer built in place, every dbt data test and
+contract, the staging and marts Great Expectations suites through the Spark session, the
+marts served as Parquet folders with a manifest),
 and every dbt unit test then runs on Spark too, so each model, macro, seed and test of the
 project is proven on both engines. The marts are compared row by row after sorting on every
 column: numbers equal within 1e-9 relative, timestamps as UTC instants, column names and
@@ -41,6 +42,7 @@ import pytest
 from saas_lifecycle import settings
 from saas_lifecycle.bench import raw_view, received_partitions
 from saas_lifecycle.generate import generate
+from saas_lifecycle.publish import Warehouse
 
 DATASET = {"users": 250, "days": 50, "seed": 23, "start": date(2025, 2, 10)}
 VARS = "{quarantine_max_share: 0.1, reporting_timezone: America/New_York}"
@@ -62,17 +64,19 @@ pytestmark = pytest.mark.spark
 
 @dataclass(frozen=True)
 class Builds:
-    duckdb: Path  # the published DuckDB file
+    duckdb: Path  # the served DuckDB file
     spark_warehouse: Path  # the local Spark warehouse (tables and metastore)
-    spark_slot: str  # the build slot the Spark run published
+    spark_served: Path  # the Spark run's served Parquet marts (`current`)
     spark_stdout: str
     unit_tests: subprocess.CompletedProcess[str]
     daily: subprocess.CompletedProcess[str]  # the day-by-day incremental Spark builds
     daily_warehouse: Path
 
     def spark_table_files(self, name: str, schema: str = settings.MARTS_SCHEMA) -> Path:
-        """The folder of a table's Parquet files in the published Spark slot."""
-        return self.spark_warehouse / f"{schema}__{self.spark_slot}.db" / name
+        """The folder of a served mart's Parquet files, or of a table of the Spark build."""
+        if schema == settings.MARTS_SCHEMA:
+            return self.spark_served / name
+        return self.spark_warehouse / f"{schema}.db" / name
 
 
 def _environ(work: Path, **extra: str) -> dict[str, str]:
@@ -132,11 +136,12 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     duck_done, spark_done = _finish(duck), _finish(spark)
     assert duck_done.returncode == 0, duck_done.stdout[-3000:] + duck_done.stderr[-3000:]
     assert spark_done.returncode == 0, spark_done.stdout[-3000:] + spark_done.stderr[-3000:]
-    published = re.search(r"^published: slot (\w+)", spark_done.stdout, re.MULTILINE)
-    assert published, spark_done.stdout[-3000:]
+    assert re.search(r"^published: \S+/current/", spark_done.stdout, re.MULTILINE), (
+        spark_done.stdout[-3000:]
+    )
 
     # Unit tests with their own fixtures and the default vars; dbt reads the input models'
-    # column types from the relations the Spark run published.
+    # column types from the relations the Spark run built.
     root_dir = str(settings.REPO_ROOT)
     project = ["--project-dir", root_dir, "--profiles-dir", root_dir, "--target", "spark"]
     unit_tests = _start(
@@ -157,7 +162,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     return Builds(
         duckdb=root / "duckdb" / "lifecycle.duckdb",
         spark_warehouse=warehouse,
-        spark_slot=published.group(1),
+        spark_served=Warehouse(root / "spark" / "lifecycle.duckdb").parquet / "current",
         spark_stdout=spark_done.stdout,
         unit_tests=_finish(unit_tests),
         daily=_finish(daily),
@@ -253,14 +258,17 @@ def _differences(name: str, duck: pd.DataFrame, spark: pd.DataFrame) -> list[str
 # ---------------------------------------------------------------------------- tests
 
 
-def test_spark_run_validates_and_publishes_a_build_slot(builds: Builds) -> None:
+def test_spark_run_validates_and_serves_parquet_marts(builds: Builds) -> None:
     out = builds.spark_stdout
-    assert builds.spark_slot in ("blue", "green")
     assert "dbt build (marts) finished after" in out
     for layer in ("raw", "staging", "marts"):
         assert re.search(rf"^{layer} validation: \d+ expectations, 0 blocking", out, re.MULTILINE)
-    assert f"published: slot {builds.spark_slot}" in out
-    assert "marts: target spark, schema marts" in out
+    assert f"published: {builds.spark_served}/" in out
+    assert f"marts: {builds.spark_served} (Parquet, target spark)" in out
+    # Built in place: no build slots, and the served set has its manifest.
+    assert not list(builds.spark_warehouse.glob("*__*.db"))
+    manifest = json.loads((builds.spark_served / "manifest.json").read_text())
+    assert {m["status"] for m in manifest["marts"].values()} == {"fresh"}
 
 
 def test_every_dbt_unit_test_passes_on_spark(builds: Builds) -> None:
@@ -275,7 +283,7 @@ def test_every_mart_has_the_same_rows_on_duckdb_and_spark(builds: Builds) -> Non
     assert len(duck_marts) >= 20
     assert sum(len(frame) for frame in duck_marts.values()) > 1000
     spark_folder = builds.spark_table_files(next(iter(duck_marts))).parent
-    assert sorted(p.name for p in spark_folder.iterdir()) == sorted(duck_marts)
+    assert sorted(p.name for p in spark_folder.iterdir() if p.is_dir()) == sorted(duck_marts)
     differences: list[str] = []
     for name, duck in duck_marts.items():
         differences += _differences(name, duck, _spark_mart(builds, name, list(duck.columns)))
@@ -296,7 +304,7 @@ def test_daily_incremental_builds_on_spark_equal_the_full_refresh(builds: Builds
     differences: list[str] = []
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        con.execute(f"attach '{builds.duckdb}' as duck (read_only)")
+        con.execute(f"attach '{Warehouse(builds.duckdb).state}' as duck (read_only)")
         for relation in INCREMENTAL_MODELS:
             schema, name = relation.split(".")
             columns = con.execute(

@@ -1,17 +1,21 @@
-"""The Spark target's pieces that need no Spark: profile lookup, the build-slot handshake
-with dbt, and the Spark spelling of the quality suites (their run is proven on Spark by
-test_spark_equivalence.py)."""
+"""The Spark target's pieces that need no Spark: profile lookup, the export handshake with
+dbt, the Parquet publish, and the Spark spelling of the quality suites (their run is
+proven on Spark by test_spark_equivalence.py)."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from saas_lifecycle import settings, spark_target
+from saas_lifecycle.publish import Exported, Warehouse, publish_parquet
 from saas_lifecycle.quality.dialect import DUCKDB, Dialect
 from saas_lifecycle.quality.suites import marts_suite, staging_suite
 
@@ -39,16 +43,50 @@ def _event(name: str, message: str) -> SimpleNamespace:
     return SimpleNamespace(info=SimpleNamespace(name=name), data=SimpleNamespace(msg=message))
 
 
-def test_slot_state_reads_the_line_prepare_build_slot_logs() -> None:
-    state = spark_target.SlotState()
-    state(_event("JinjaLogInfo", "some other macro output"))
-    state(_event("MainReportVersion", spark_target.SLOT_LOG_PREFIX + "{}"))
-    assert not state.seen
-    logged = {"published": "blue", "build": "green", "settings": {"mau_window_days": 30}}
-    state(_event("JinjaLogInfo", spark_target.SLOT_LOG_PREFIX + json.dumps(logged)))
-    assert state.seen and state.published == "blue" and state.build == "green"
-    assert state.suffix == "__green"
-    assert state.settings == {"mau_window_days": "30"}
+def test_export_log_reads_the_line_export_marts_logs() -> None:
+    log = spark_target.ExportLog()
+    log(_event("JinjaLogInfo", "some other macro output"))
+    log(_event("MainReportVersion", spark_target.EXPORT_LOG_PREFIX + "{}"))
+    assert log.exported is None
+    logged = {"rows": {"dim_users": "12"}, "as_of_date": "2025-03-01", "reporting_timezone": "UTC"}
+    log(_event("JinjaLogInfo", spark_target.EXPORT_LOG_PREFIX + json.dumps(logged)))
+    assert log.exported == Exported({"dim_users": 12}, "2025-03-01", "UTC")
+
+
+def test_publish_parquet_keeps_held_back_marts_from_the_current_set(tmp_path: Path) -> None:
+    """The engine-neutral Parquet publish that Spark uses: fresh marts come from the export,
+    held-back ones from the current set, and `current` switches to the new run folder."""
+    warehouse = Warehouse(tmp_path / "lifecycle.duckdb")
+
+    def exporter(rows: int) -> Callable[[Path, list[str]], Exported]:
+        def export(folder: Path, marts: list[str]) -> Exported:
+            for mart in marts:
+                (folder / mart).mkdir()
+                table = pa.table({"n": list(range(rows))})
+                pq.write_table(table, folder / mart / "part-0.parquet")
+            return Exported(dict.fromkeys(marts, rows), f"2025-03-0{rows}", "UTC")
+
+        return export
+
+    publish_parquet(warehouse, "run-1", ["a", "b"], exporter(2))
+    result = publish_parquet(warehouse, "run-2", ["a", "b"], exporter(3), {"b": "raw.gap"})
+    current = warehouse.parquet / "current"
+    assert current.resolve() == warehouse.parquet / "runs" / "run-2"
+    assert pq.read_table(current / "a").num_rows == 3
+    assert pq.read_table(current / "b").num_rows == 2  # kept
+    manifest = json.loads((current / "manifest.json").read_text())
+    assert manifest["as_of_date"] == "2025-03-03"
+    assert manifest["marts"]["a"]["status"] == "fresh"
+    assert manifest["marts"]["b"] == {
+        **manifest["marts"]["b"],
+        "status": "held_back",
+        "held_back_by": "raw.gap",
+        "run_id": "run-1",
+        "as_of_date": "2025-03-02",
+        "rows": 2,
+    }
+    assert result.held_back == {"b": "raw.gap"}
+    assert (warehouse.parquet / "runs" / "run-1" / "b").is_dir()  # the previous set stays
 
 
 def test_spark_suites_read_the_build_slot() -> None:

@@ -26,7 +26,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -404,39 +404,130 @@ def _export_parquet(
 ) -> Path:
     """Write the served marts as Parquet into a new run folder with its manifest (not yet
     current). Returns the folder."""
-    folder = warehouse.parquet / "runs" / run_id
-    shutil.rmtree(folder, ignore_errors=True)  # a retry of the same run id
-    folder.mkdir(parents=True)
-    statuses = {s.mart: s for s in result.statuses}
-    manifest_marts: dict[str, Any] = {}
-    for mart, rows in result.marts.items():
+    folder = _new_run_folder(warehouse, run_id)
+    for mart in result.marts:
         (folder / mart).mkdir()
         target = folder / mart / "part-0.parquet"
         con.execute(
             f"copy (select * from {settings.MARTS_SCHEMA}.{_quote(mart)})"
             f" to {_literal(str(target))} (format parquet, compression zstd)"
         )
-        status = statuses[mart]
-        manifest_marts[mart] = {
-            "path": f"{mart}/",
-            "rows": rows,
-            "as_of_date": str(status.as_of_date) if status.as_of_date is not None else None,
-            "status": status.status,
-            "held_back_by": status.held_back_by,
-            "run_id": status.run_id,
-        }
-    context = con.execute(
+    as_of, timezone = con.execute(
         f"select as_of_date, reporting_timezone from {settings.MONITORING_SCHEMA}.build_context"
     ).fetchone()
+    write_manifest(folder, run_id, published_at, as_of, timezone, result)
+    return folder
+
+
+def _new_run_folder(warehouse: Warehouse, run_id: str) -> Path:
+    folder = warehouse.parquet / "runs" / run_id
+    shutil.rmtree(folder, ignore_errors=True)  # a retry of the same run id
+    folder.mkdir(parents=True)
+    return folder
+
+
+def write_manifest(
+    folder: Path,
+    run_id: str,
+    published_at: datetime,
+    as_of: Any,
+    timezone: str | None,
+    result: PublishResult,
+) -> None:
+    """`manifest.json` of a Parquet run folder: the run, its as-of date, and per mart its
+    folder, rows, as-of date and status (fresh, or held back by a gate)."""
+    statuses = {s.mart: s for s in result.statuses}
     manifest = {
         "run_id": run_id,
-        "published_at": published_at.isoformat(timespec="seconds") + "Z",
-        "as_of_date": str(context[0]) if context[0] is not None else None,
-        "reporting_timezone": context[1],
-        "marts": manifest_marts,
+        "published_at": _iso(published_at),
+        "as_of_date": str(as_of) if as_of is not None else None,
+        "reporting_timezone": timezone,
+        "marts": {
+            mart: {
+                "path": f"{mart}/",
+                "rows": rows,
+                "as_of_date": (
+                    str(statuses[mart].as_of_date)
+                    if statuses[mart].as_of_date is not None
+                    else None
+                ),
+                "published_at": _iso(statuses[mart].published_at),
+                "status": statuses[mart].status,
+                "held_back_by": statuses[mart].held_back_by,
+                "run_id": statuses[mart].run_id,
+            }
+            for mart, rows in sorted(result.marts.items())
+        },
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    return folder
+
+
+def _iso(moment: Any) -> str | None:
+    if isinstance(moment, datetime):
+        return moment.isoformat(timespec="seconds") + "Z"
+    return moment  # None, or already text (kept from an earlier manifest)
+
+
+def read_manifest(warehouse: Warehouse) -> dict[str, Any]:
+    """The manifest of the current Parquet set ({} before the first publish)."""
+    path = warehouse.parquet / "current" / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What an engine's Parquet export wrote: rows per mart, and the build's as-of date."""
+
+    rows: dict[str, int]
+    as_of_date: str | None
+    reporting_timezone: str | None
+
+
+def publish_parquet(
+    warehouse: Warehouse,
+    run_id: str,
+    marts: list[str],
+    export: Callable[[Path, list[str]], Exported],
+    held_back: Mapping[str, str] | None = None,
+) -> PublishResult:
+    """Serve marts as Parquet only (engines without a served DuckDB file, e.g. Spark):
+    `export(folder, marts)` writes each fresh mart into `folder/<mart>/` and says its rows
+    and the build's as-of date; held-back marts are copied from the current set. Then the
+    manifest, then the atomic switch of `current`."""
+    held_back = dict(held_back or {})
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    previous = read_manifest(warehouse).get("marts", {})
+    folder = _new_run_folder(warehouse, run_id)
+    result = PublishResult(warehouse.published, warehouse.parquet / "current")
+    fresh = [m for m in marts if m not in held_back]
+    exported = export(folder, fresh)
+    for mart, rows in exported.rows.items():
+        result.marts[mart] = rows
+        status = MartStatus(mart, exported.as_of_date, published_at, run_id, "fresh", None)
+        result.statuses.append(status)
+    for mart in sorted(m for m in marts if m in held_back):
+        kept = previous.get(mart)
+        source = warehouse.parquet / "current" / mart
+        if kept is None or not source.is_dir():
+            result.statuses.append(MartStatus(mart, None, None, None, "held_back", held_back[mart]))
+            continue
+        shutil.copytree(source, folder / mart)
+        result.marts[mart] = kept["rows"]
+        result.statuses.append(
+            MartStatus(
+                mart,
+                kept["as_of_date"],
+                kept.get("published_at"),
+                kept["run_id"],
+                "held_back",
+                held_back[mart],
+            )
+        )
+    write_manifest(
+        folder, run_id, published_at, exported.as_of_date, exported.reporting_timezone, result
+    )
+    _switch_current(warehouse.parquet, folder)
+    return result
 
 
 def _switch_current(parquet: Path, folder: Path) -> None:

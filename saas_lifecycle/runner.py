@@ -133,6 +133,11 @@ def needs_full_refresh(state: Path, wanted: Mapping[str, str]) -> str | None:
     recorded = read_build_settings(state)
     if recorded is None:
         return "first build" if not state.exists() else "the state records no build settings"
+    return full_refresh_reason(recorded, wanted)
+
+
+def full_refresh_reason(recorded: Mapping[str, str], wanted: Mapping[str, str]) -> str | None:
+    """needs_full_refresh for the settings a state recorded (any engine)."""
     status = recorded.get(BUILD_STATUS, "")
     if status != PUBLISHED:
         return f"the state holds a build that was not published whole ({status or 'unknown'})"
@@ -142,6 +147,16 @@ def needs_full_refresh(state: Path, wanted: Mapping[str, str]) -> str | None:
         if recorded.get(name) != value
     ]
     return "changed " + ", ".join(changed) if changed else None
+
+
+def refuse_schema_suffix(variables: Mapping[str, Any]) -> None:
+    """The guarded run builds its own state and publishes what the gates checked there; a
+    schema suffix would only make the gates and the publish read other schemas."""
+    if variables.get("build_schema_suffix"):
+        raise RunError(
+            "var build_schema_suffix is not for the guarded run: it builds its own state"
+            " and publishes exactly what its gates checked there; remove the var"
+        )
 
 
 def prepare_build(
@@ -154,13 +169,7 @@ def prepare_build(
     """Decide on a full refresh of the incremental models (asked for, or needed: see
     needs_full_refresh) and mark the state as building. Returns the settings to record with
     the build and whether it is a full refresh."""
-    if variables.get("build_schema_suffix"):
-        # The state is private to the run and publish copies its marts, so a slot suffix
-        # would only make the gates and the publish read other schemas than the build wrote.
-        raise RunError(
-            "var build_schema_suffix is for Spark targets only: on DuckDB the run builds its"
-            " own state database and publishes a fresh file; remove the var"
-        )
+    refuse_schema_suffix(variables)
     build_settings = incremental_settings(variables)
     if not full_refresh:
         reason = needs_full_refresh(warehouse.state, build_settings)
@@ -713,7 +722,7 @@ def _run(
         raise RunError(str(exc)) from None
     dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
     if spark_target.is_spark_target(dbt_target):
-        spark_target.print_summary(dbt_target)
+        spark_target.print_summary(dbt_target, warehouse)
     else:
         print_summary(warehouse.published)
         from saas_lifecycle.report.build import finish_run  # plotly: only once marts are served
