@@ -22,8 +22,8 @@ TIMEOUT_SECONDS = 600
 DBT = str(Path(sys.executable).parent / "dbt")
 
 
-def dbt(args: list[str], work: Path) -> None:
-    """One dbt command on the repository's project with private paths."""
+def dbt(args: list[str], work: Path) -> str:
+    """One dbt command on the repository's project with private paths; its output."""
     done = subprocess.run(
         [
             DBT,
@@ -51,6 +51,7 @@ def dbt(args: list[str], work: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, f"dbt {' '.join(args)}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
 
 
 @pytest.mark.e2e
@@ -83,3 +84,82 @@ def test_docs_generate_catalogs_every_mart_with_its_lineage(tmp_path: Path) -> N
     # --static inlines the manifest and catalog: the page opens from disk, no server needed.
     static = (target / "static_index.html").read_text()
     assert "dim_users" in static and "mrr_movements_monthly" in static
+
+
+@pytest.mark.e2e
+def test_dbt_conventions_groups_access_selectors_exposures_and_comments(tmp_path: Path) -> None:
+    """What a dbt user expects of the project: owners and access levels, named selectors,
+    exposures that point somewhere, a description on every test (also on the Dagster
+    checks) and descriptions persisted as table and column comments for BI tools."""
+    import duckdb
+    from dagster_dbt.asset_utils import build_dbt_specs
+
+    from saas_lifecycle.generate import generate
+    from saas_lifecycle.orchestration.project import LifecycleTranslator
+
+    generate(tmp_path / "raw", **TINY)
+    dbt(["build", "--empty", "--resource-type", "seed", "--resource-type", "model"], tmp_path)
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"].values()
+
+    # Groups with owners; intermediate models protected, marts public.
+    groups = manifest["groups"].values()
+    assert groups and all(group["owner"].get("email") for group in groups)
+    models = [node for node in nodes if node["resource_type"] == "model"]
+    assert all(node["group"] for node in models)
+    for node in models:
+        expected = "public" if node["schema"] == settings.MARTS_SCHEMA else "protected"
+        assert node["access"] == expected, node["unique_id"]
+    assert any(n["access"] == "protected" and n["schema"] == "intermediate" for n in models)
+
+    # Exposures say where they are.
+    exposures = manifest["exposures"].values()
+    assert exposures and all(exposure.get("url") for exposure in exposures)
+
+    # Every singular test has its own description; every dbt test's Dagster check has one.
+    tests = [node for node in nodes if node["resource_type"] == "test"]
+    singular = [node for node in tests if not node.get("test_metadata")]
+    assert len(singular) >= 15
+    assert all(node["description"] for node in singular), [
+        node["name"] for node in singular if not node["description"]
+    ]
+    _, checks = build_dbt_specs(
+        translator=LifecycleTranslator(),
+        manifest=manifest,
+        select="fqn:*",
+        exclude="",
+        selector="",
+        io_manager_key=None,
+        project=None,
+    )
+    assert len(checks) >= len(tests) * 0.9  # tests on sources or two models may not map
+    assert all(check.description for check in checks), [c.name for c in checks if not c.description]
+    described = {check.name: check.description for check in checks}
+    assert described["not_null_dim_users_user_id"] == "dim_users.user_id is never null."
+
+    # Selectors: the two layers of the run do not overlap and make up the nightly selection.
+    def selected(selector: str) -> set[str]:
+        listed = dbt(["ls", "--selector", selector, "--output", "name", "--quiet"], tmp_path)
+        return set(listed.split())
+
+    staging, marts, nightly = (selected(name) for name in ("staging_only", "marts_only", "nightly"))
+    assert "stg_product__tracks" in staging and "dim_users" not in staging
+    assert "dim_users" in marts and "stg_product__tracks" not in marts
+    assert not staging & marts and staging | marts == nightly
+
+    # Descriptions persisted: a BI tool reading the warehouse sees them as comments.
+    dim_users = manifest["nodes"]["model.saas_lifecycle.dim_users"]
+    with duckdb.connect(str(tmp_path / "docs.duckdb"), read_only=True) as con:
+        (table_comment,) = con.execute(
+            "select comment from duckdb_tables() where schema_name = ? and table_name = ?",
+            [settings.MARTS_SCHEMA, "dim_users"],
+        ).fetchone()
+        columns = dict(
+            con.execute(
+                "select column_name, comment from duckdb_columns()"
+                " where schema_name = ? and table_name = ?",
+                [settings.MARTS_SCHEMA, "dim_users"],
+            ).fetchall()
+        )
+    assert table_comment == dim_users["description"]
+    assert columns["user_id"] == dim_users["columns"]["user_id"]["description"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: Python lint (ruff), SQL lint (sqlfluff, dbt templater), and the pytest suite,
+# Every test: lint (scripts/lint.sh: ruff, sqlfluff with the dbt templater), and the pytest suite,
 # which includes whole `lifecycle run` builds (every dbt data test and unit test) on
 # generated data, on DuckDB and on a local Spark (the cross-engine equivalence test,
 # marker `spark`). Arguments are passed to pytest.
@@ -9,13 +9,7 @@ scripts/bootstrap.sh
 mapfile -t UV < .venv/.uv-command
 run() { "${UV[@]}" run --frozen "$@"; }
 
-echo "== ruff"
-run ruff check .
-run ruff format --check .
-echo "== sqlfluff"
-# The dbt templater compiles the project; keep its artefacts away from the working target/.
-DBT_TARGET_PATH="$(mktemp -d)" LIFECYCLE_DEV_DUCKDB_PATH="$(mktemp -d)/lint.duckdb" \
-    run sqlfluff lint models tests analyses
+scripts/lint.sh  # ruff and sqlfluff, as CI runs them
 echo "== pytest"
 scripts/install-apt-package.sh chromium "the report's render test" chromium fonts-liberation
 scripts/install-apt-package.sh java "the Spark tests" openjdk-17-jre-headless  # local Spark

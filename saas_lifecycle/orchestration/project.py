@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetKey
+from dagster import AssetCheckSpec, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
 from saas_lifecycle import settings
@@ -106,3 +107,51 @@ class LifecycleTranslator(DagsterDbtTranslator):
         return dbt_resource_props.get("config", {}).get("schema") or super().get_group_name(
             dbt_resource_props
         )
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> AssetCheckSpec | None:
+        """dagster-dbt's check, described: dagster-dbt reads only `meta.description`, so the
+        test's own description (every singular test has one, tests/_tests.yml) or, for a
+        generic test, a sentence from its name and arguments takes its place."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=check_description(manifest, unique_id))
+
+
+def _ref_name(ref_call: str) -> str:
+    """`ref('x')`, or the `{{ get_where_subquery(ref('x')) }}` of a test's model, -> x."""
+    found = re.search(r"ref\(\s*['\"]([^'\"]+)['\"]", ref_call)
+    return found.group(1) if found else ref_call
+
+
+def check_description(manifest: Mapping[str, Any], unique_id: str) -> str:
+    """What a dbt test checks, in one sentence: its description when it has one, else (a
+    generic test) built from the test's name, model, column and arguments."""
+    node = manifest["nodes"][unique_id]
+    if node.get("description"):
+        return node["description"]
+    metadata = node.get("test_metadata") or {}
+    name, kwargs = metadata.get("name", node["name"]), dict(metadata.get("kwargs") or {})
+    model = _ref_name(str(kwargs.pop("model", ""))) or node.get("attached_node", "")
+    column = kwargs.pop("column_name", None) or node.get("column_name")
+    subject = f"{model}.{column}" if column else model
+    if name == "not_null":
+        return f"{subject} is never null."
+    if name == "unique":
+        return f"Every value of {subject} occurs once."
+    if name == "accepted_values":
+        values = ", ".join(str(value) for value in kwargs.get("values", []))
+        return f"{subject} only takes the values: {values}."
+    if name == "relationships":
+        return f"Every {subject} is a {kwargs.get('field')} of {_ref_name(str(kwargs.get('to')))}."
+    # The project's own generic tests: their documented meaning, then this test's arguments.
+    macro = manifest.get("macros", {}).get(f"macro.saas_lifecycle.test_{name}", {})
+    meaning = macro.get("description") or f"dbt test {name}."
+    arguments = "; ".join(f"{key}: {value}" for key, value in sorted(kwargs.items()))
+    return f"{subject}: {meaning}" + (f" ({arguments})" if arguments else "")
