@@ -160,7 +160,12 @@ def test_missing_day_of_events_blocks(raw: Path) -> None:
         return table.filter(keep)
 
     rewrite(raw, "tracks", drop_day)
-    failed = assert_blocks(validate_raw(raw, ALL_TABLES, {}, {})[0], "tracks.daily_volume.gap")
+    # Under the default 100 events the days of this 60-user product are not judged; the
+    # threshold is a var.
+    assert outcome(validate_raw(raw, ALL_TABLES, {}, {})[0], "tracks.daily_volume.gap").success
+    small = {"daily_volume_min_median_events": 50}
+    failed = assert_blocks(validate_raw(raw, ALL_TABLES, {}, small)[0], "tracks.daily_volume.gap")
+    assert failed.relation == "tracks" and failed.dates == (str(MIDDLE_DAY),)
     assert str(MIDDLE_DAY) in failed.observed_value
     assert failed.sample_failing_rows[0]["day"].startswith(str(MIDDLE_DAY))
     assert failed.sample_failing_rows[0]["events"] == 0
@@ -243,7 +248,10 @@ def test_null_shares_and_values_out_of_set_warn(raw: Path) -> None:
 
     rewrite(raw, "users", null_accounts)
     rewrite(raw, "survey_responses", bad_scores)
-    validation = validate_raw(raw, ALL_TABLES, {}, {})[0]
+    # 6 null account ids of 60 users are 10 % but under the 20 bad rows of evidence: no warning.
+    quiet = validate_raw(raw, ALL_TABLES, {}, {})[0]
+    assert outcome(quiet, "users.required_columns.null_share").success
+    validation = validate_raw(raw, ALL_TABLES, {}, {"quality_min_bad_rows": 1})[0]
     nulls = assert_warns(validation, "users.required_columns.null_share")
     assert "(users.account_id)" in nulls.observed_value and "> 0.01" in nulls.observed_value
     assert nulls.sample_failing_rows[0]["column_name"] == "users.account_id"
@@ -379,8 +387,15 @@ def test_bad_staging_blocks(staging_db: Path, statement: str, name: str, observe
 
 
 def test_quarantine_threshold_is_a_var(staging_db: Path) -> None:
-    validation = validate_database(staging_db, "staging", {"quarantine_max_share": 0.001})
+    # 5 quarantined users are over a 0.1 % share but under 20 bad rows: evidence too thin.
+    thin = validate_database(staging_db, "staging", {"quarantine_max_share": 0.001})
+    assert blocking_names(thin) == []
+    passed = outcome(thin, "users.quarantined_share")
+    assert passed.success and "fewer than 20 rows" in passed.observed_value
+    per_table = {"users": {"quarantine_max_share": 0.001, "quality_min_bad_rows": 5}}
+    validation = validate_database(staging_db, "staging", {"quality_table_thresholds": per_table})
     failed = assert_blocks(validation, "users.quarantined_share")
+    assert failed.relation == "users"
     assert failed.sample_failing_rows == [
         {"quarantine_rule": "null_account_id", "rows_quarantined_by_rule": 5}
     ]

@@ -486,16 +486,28 @@ class Gates:
     records every result (failed runs too) in the audit database and the Data Docs."""
 
     def __init__(self, warehouse: Warehouse) -> None:
+        from saas_lifecycle.quality import acknowledgements
+
         self.warehouse = warehouse
         self.run_id = new_run_id()
         self.started_at = datetime.now(UTC)
         self.validations: list[LayerValidation] = []
         self.raw_volumes: dict[str, int] = {}
+        try:  # the reviewed acknowledgements file (quality/acknowledgements.py)
+            self.acknowledgements = acknowledgements.Ledger(acknowledgements.load())
+        except acknowledgements.AcknowledgementError as exc:
+            raise RunError(str(exc)) from None
+        self.batch: date | None = None
 
     def check(self, validation: LayerValidation) -> None:
-        """Keep the result; print the report; raise RunError when an expectation blocks."""
+        """Keep the result; print the report; raise RunError when an expectation blocks
+        (acknowledged failures are warnings)."""
+        from saas_lifecycle.quality.acknowledgements import batch_date
         from saas_lifecycle.quality.validate import format_report
 
+        if validation.layer == "raw":
+            self.batch = batch_date(validation)
+        self.acknowledgements.apply(validation, self.batch)
         self.validations.append(validation)
         failed = validation.blocking_failures
         say(
@@ -523,6 +535,8 @@ class Gates:
         from saas_lifecycle.quality.docs import build_data_docs
         from saas_lifecycle.quality.history import record_run
 
+        for entry in self.acknowledgements.unmatched():
+            say(f"WARNING: acknowledgement {entry.label()} matched no failure in this run")
         record_run(
             self.warehouse.audit,
             self.run_id,
@@ -531,6 +545,7 @@ class Gates:
             status,
             self.validations,
             self.raw_volumes,
+            self.acknowledgements.matches(),
         )
         if self.validations:
             index = build_data_docs(self.validations, self.warehouse.data_docs, self.run_id)

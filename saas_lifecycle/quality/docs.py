@@ -65,15 +65,25 @@ def build_data_docs(validations: Sequence[LayerValidation], out_dir: Path, run_i
     )
     run = RunIdentifier(run_name=_run_name(run_id), run_time=datetime.now(UTC))
     for validation in validations:
+        # Suite name -> "<reason> (<author>)" of the failures an operator acknowledged.
+        acknowledged = {
+            f"{o.layer}.{o.expectation}": o.acknowledged
+            for o in validation.outcomes
+            if o.acknowledged
+        }
         for item in gx_results(validation):
+            note = acknowledged.get(item.suite_name)
             suite = gx.ExpectationSuite(
                 name=item.suite_name,
                 expectations=[e.configuration.to_domain_obj() for e in item.suite.expectations],
                 meta=dict(item.suite.meta or {}),
+                notes=f"**Acknowledged failure** in run {run_id}: {note}" if note else None,
             )
             context.suites.add(suite)
             result = item.result
             result.meta["run_id"] = run
+            if note:  # shown under "Show more info..." of the validation page
+                result.meta["batch_markers"] = {"acknowledged": note}
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=item.suite_name),
                 run_id=run,
