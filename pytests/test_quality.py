@@ -273,6 +273,93 @@ def test_volume_below_previous_runs_warns(good_raw: Path) -> None:
     assert outcome(steady, "tracks.volume_vs_previous_runs").success
 
 
+# Judge the days of the 60-user fixture (their medians are 50 to 300 events).
+SMALL_PRODUCT = {"daily_volume_min_median_events": 50}
+
+
+def drop_received_day(raw: Path, day: date) -> None:
+    rewrite(
+        raw, "tracks", lambda table, _: table.filter(pc.invert(on_day(table["received_at"], day)))
+    )
+
+
+def test_volume_gates_ignore_received_days_after_as_of(raw: Path) -> None:
+    """A missing load after as_of is nothing the marts read: with as_of it does not block."""
+    drop_received_day(raw, date(2025, 1, 20))
+    failed = assert_blocks(
+        validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT)[0], "tracks.daily_volume.gap"
+    )
+    assert failed.dates == ("2025-01-20",)
+    as_of = {**SMALL_PRODUCT, "as_of_date": "2025-01-16"}
+    passed = outcome(validate_raw(raw, ALL_TABLES, {}, as_of)[0], "tracks.daily_volume.gap")
+    assert passed.success and "up to as_of 2025-01-16" in passed.observed_value
+
+
+def test_a_slow_ramp_and_one_noisy_day_are_no_gap(raw: Path) -> None:
+    """A day far below the days after it but not below the days before (a product's first
+    weeks) is a ramp, not a lost load."""
+
+    def ramp(table: pa.Table, _: Path) -> pa.Table:
+        # Keep 5 % of the events received before MIDDLE_DAY: a tenfold ramp up to it.
+        early = pc.less(table["received_at"].cast(pa.timestamp("us")),
+                        pa.scalar(datetime(2025, 1, 15), pa.timestamp("us")))  # fmt: skip
+        keep = pc.or_(pc.invert(early), pa.array([i % 20 == 0 for i in range(table.num_rows)]))
+        return table.filter(keep)
+
+    rewrite(raw, "tracks", ramp)
+    validation = validate_raw(raw, ALL_TABLES, {}, {"daily_volume_min_median_events": 1})[0]
+    assert outcome(validation, "tracks.daily_volume.gap").success, format_report([validation])
+
+
+def test_the_raw_suite_on_a_batch_scans_only_the_batch_and_reads_history(
+    raw: Path, tmp_path: Path
+) -> None:
+    """An incremental run's raw suite: row-level checks see only the rows received since the
+    batch's first day; the gap gate takes the days before it from the audit history."""
+    audit = tmp_path / "run.audit.duckdb"
+    first, volumes = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT)
+    assert blocking_names(first) == []
+    assert len(first.daily_volumes["tracks"]) == 30
+    now = datetime.now(UTC)
+    record_run(audit, "full", now, now, "success", [first], volumes)
+
+    since = date(2025, 1, 20)
+
+    def flood_before_batch(table: pa.Table, _: Path) -> pa.Table:
+        naive = table["received_at"].cast(pa.timestamp("us"))
+        old = table.filter(pc.less(naive, pa.scalar(datetime(2025, 1, 20), pa.timestamp("us"))))
+        return pa.concat_tables([table, old, old, old])
+
+    rewrite(raw, "tracks", flood_before_batch)
+    drop_received_day(raw, date(2025, 1, 22))
+    full = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT)[0]
+    assert "tracks.event_id.duplicate_share" in blocking_names(full)
+
+    batch = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT, received_since=since, audit_db=audit)[
+        0
+    ]
+    failed = assert_blocks(batch, "tracks.daily_volume.gap")  # the old flood is not scanned
+    assert failed.dates == ("2025-01-22",)
+    assert min(batch.daily_volumes["tracks"]) == since.isoformat()
+    # Without history the batch's first week has no days before it to be judged against.
+    alone = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT, received_since=since)[0]
+    assert outcome(alone, "tracks.daily_volume.gap").success
+
+
+def test_threshold_vars_are_checked(good_raw: Path) -> None:
+    for bad, message in (
+        (
+            {"quality_table_thresholds": {"tickets": {"quarantine_max_share": 0.1}}},
+            "unknown raw table",
+        ),
+        ({"quality_table_thresholds": {"tracks": {"max_share": 0.1}}}, "unknown threshold"),
+        ({"quarantine_max_share": 2}, "share in [0, 1]"),
+        ({"earliest_valid_date": "1st of May"}, "YYYY-MM-DD"),
+    ):
+        with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            validate_raw(good_raw, ALL_TABLES, {}, bad)
+
+
 # ---------------------------------------------------------------------------- staging
 
 

@@ -678,8 +678,7 @@ def _daily_volume_spec(
         (at_least("events", "min_events"),),
         observe,
         relation="tracks",
-        dates_column="day",
-        requires=(history,) if history else (),
+        dates_column="day",  # validate_raw registers the history relation when it is used
     )
 
 
