@@ -681,3 +681,39 @@ def test_data_docs_index_is_written(staging_db: Path, tmp_path: Path) -> None:
     html = index.read_text()
     assert "staging.users.quarantined_share" in html
     assert list((index.parent / "validations" / "staging").glob("**/*.html"))
+
+
+def test_one_gx_context_per_run_and_acknowledged_failures_in_the_data_docs(
+    staging_db: Path, good_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run validates three layers and writes its Data Docs with one GX context (creating
+    one costs ~0.5 s, importing GX ~7 s); an acknowledged failure shows in the docs."""
+    import great_expectations as gx
+
+    from saas_lifecycle.quality import validate
+    from saas_lifecycle.quality.acknowledgements import Ledger, parse
+
+    created: list[object] = []
+    real = gx.get_context
+
+    def counting(*args: object, **kwargs: object) -> object:
+        created.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validate, "_CONTEXT", None)
+    monkeypatch.setattr(gx, "get_context", counting)
+    raw = validate_raw(good_raw, ALL_TABLES, {}, {})[0]
+    thin = {"quality_table_thresholds": {"users": {"quarantine_max_share": 0.001,
+                                                   "quality_min_bad_rows": 1}}}  # fmt: skip
+    staging = validate_database(staging_db, "staging", thin)
+    ledger = Ledger(parse({"acknowledgements": [{
+        "expectation": "users.quarantined_share", "batch": "2025-01-30",
+        "reason": "known test rows", "author": "qa"}]}))  # fmt: skip
+    ledger.apply(staging, date(2025, 1, 30))
+    assert staging.blocking_failures == [] and len(staging.acknowledged) == 1
+    index = build_data_docs([raw, staging], tmp_path / "docs", "run-2")
+    build_data_docs([staging], tmp_path / "docs-again", "run-3")
+    assert len(created) == 1
+    suite_pages = list((index.parent / "expectations" / "staging").glob("**/*.html"))
+    notes = [p for p in suite_pages if "known test rows (qa)" in p.read_text()]
+    assert [p.stem for p in notes] == ["quarantined_share"], suite_pages
