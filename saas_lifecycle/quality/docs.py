@@ -1,8 +1,8 @@
 """Great Expectations Data Docs (static HTML) for one run's validation results.
 
 The process's ephemeral GX context (the one the validations used: no GX project files
-anywhere, nothing to keep out of git) receives this run's suites and validation results, and a local filesystem Data Docs site
-writes them to `out_dir`:
+anywhere, nothing to keep out of git) receives this run's suites and validation results,
+and a local filesystem Data Docs site writes them to `out_dir`:
 
     out_dir/index.html                                   the run's overview, one row per spec
     out_dir/expectations/<layer>/<name...>.html          each spec's suite
