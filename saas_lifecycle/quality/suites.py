@@ -323,10 +323,14 @@ def batch_source(src: str, table: str, received_since: date | None) -> str:
     lower bound (tables with a watermark), else every row."""
     if received_since is None or table not in RECEIVED_TABLES:
         return src
-    return (
-        f"(select * from {src} where {_ts('received_at')} >= "
-        f"timestamp '{received_since.isoformat()} 00:00:00')"
-    )
+    return f"(select * from {src} where {_since(received_since)})"
+
+
+def _since(received_since: date) -> str:
+    # The bare column against a text literal (cast to the column's own type, naive or UTC
+    # timestamptz: the connection is in UTC) lets DuckDB skip the row groups of older days
+    # by their statistics; a cast of the column would read them all.
+    return f"received_at >= '{received_since.isoformat()} 00:00:00'"
 
 
 def raw_suite(
@@ -545,11 +549,7 @@ def daily_counts_query(
     quarantine sends the others away, so they are no day's load), for the batch only when
     received_since is given."""
     earliest, latest = bounds
-    since = (
-        f" and {_ts('received_at')} >= timestamp '{received_since.isoformat()} 00:00:00'"
-        if received_since
-        else ""
-    )
+    since = f" and {_since(received_since)}" if received_since else ""
     return (
         f"select cast({_ts('received_at')} as date) as day, count(*) as events from {src} "
         f"where {_ts('received_at')} between {earliest} and {latest}{since} group by all"
@@ -608,7 +608,8 @@ def _daily_volume_spec(
                 -- Late arrivals received after the last day anything happened are a tail,
                 -- not a range to judge (a cut-off export ends that way).
                 (
-                    select max(cast({_ts("occurred_at")} as date)) from {src}
+                    select max(cast({_ts("occurred_at")} as date))
+                    from {batch_source(src, "tracks", received_since)}
                     where {_ts("occurred_at")} <= {_ts("received_at")}
                     and {_ts("received_at")} between {earliest} and {latest}
                     and {_ts("occurred_at")} >= {earliest}
