@@ -440,6 +440,40 @@ def test_a_missing_day_of_events_is_blocked_at_raw(published: Published, tmp_pat
 
 
 @pytest.mark.e2e
+def test_an_acknowledged_missing_day_publishes_as_a_warning(
+    published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same missing day, acknowledged in a reviewed file: the run publishes, the report
+    and the run history carry the reason and author, and an entry that matched nothing is
+    reported."""
+    raw = copy_raw(published.raw, tmp_path)
+    database = published.copy_database(tmp_path)
+    partition = f"received_date={SOME_DAY.isoformat()}"
+    rewrite_table(raw, "tracks", lambda table, path: None if path.parent.name == partition
+                  else table.filter(pc.invert(on_day(table["occurred_at"], SOME_DAY))))  # fmt: skip
+    acks = tmp_path / "acknowledgements.yml"
+    acks.write_text(
+        "acknowledgements:\n"
+        f"  - {{expectation: tracks.daily_volume.gap, from: {SOME_DAY}, to: {SOME_DAY},\n"
+        "     reason: collector outage INC-7, author: jane}\n"
+        "  - {expectation: users.*, batch: 2030-01-01, reason: stale, author: bob}\n"
+    )
+    monkeypatch.setenv("LIFECYCLE_ACKNOWLEDGEMENTS", str(acks))
+    done = run_cli(raw, database, tmp_path)
+    assert done.returncode == 0, output(done)
+    assert "ACKNOWLEDGED [raw] tracks.daily_volume.gap" in done.stdout
+    assert "acknowledged: collector outage INC-7 (jane)" in done.stdout
+    assert "acknowledgement users.* for batch 2030-01-01 matched no failure" in done.stdout
+    from saas_lifecycle.publish import Warehouse
+
+    assert query(
+        Warehouse(database).audit,
+        "select dates, acknowledged from audit.validation_results"
+        " where expectation = 'tracks.daily_volume.gap' and not success",
+    ) == [(SOME_DAY.isoformat(), "collector outage INC-7 (jane)")]
+
+
+@pytest.mark.e2e
 def test_a_duplicate_flood_is_blocked_at_raw(published: Published, tmp_path: Path) -> None:
     """Every tracks row delivered five times (re-deliveries received a few minutes later)."""
     raw = copy_raw(published.raw, tmp_path)
