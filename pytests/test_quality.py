@@ -160,7 +160,12 @@ def test_missing_day_of_events_blocks(raw: Path) -> None:
         return table.filter(keep)
 
     rewrite(raw, "tracks", drop_day)
-    failed = assert_blocks(validate_raw(raw, ALL_TABLES, {}, {})[0], "tracks.daily_volume.gap")
+    # Under the default 100 events the days of this 60-user product are not judged; the
+    # threshold is a var.
+    assert outcome(validate_raw(raw, ALL_TABLES, {}, {})[0], "tracks.daily_volume.gap").success
+    small = {"daily_volume_min_median_events": 50}
+    failed = assert_blocks(validate_raw(raw, ALL_TABLES, {}, small)[0], "tracks.daily_volume.gap")
+    assert failed.relation == "tracks" and failed.dates == (str(MIDDLE_DAY),)
     assert str(MIDDLE_DAY) in failed.observed_value
     assert failed.sample_failing_rows[0]["day"].startswith(str(MIDDLE_DAY))
     assert failed.sample_failing_rows[0]["events"] == 0
@@ -243,7 +248,10 @@ def test_null_shares_and_values_out_of_set_warn(raw: Path) -> None:
 
     rewrite(raw, "users", null_accounts)
     rewrite(raw, "survey_responses", bad_scores)
-    validation = validate_raw(raw, ALL_TABLES, {}, {})[0]
+    # 6 null account ids of 60 users are 10 % but under the 20 bad rows of evidence: no warning.
+    quiet = validate_raw(raw, ALL_TABLES, {}, {})[0]
+    assert outcome(quiet, "users.required_columns.null_share").success
+    validation = validate_raw(raw, ALL_TABLES, {}, {"quality_min_bad_rows": 1})[0]
     nulls = assert_warns(validation, "users.required_columns.null_share")
     assert "(users.account_id)" in nulls.observed_value and "> 0.01" in nulls.observed_value
     assert nulls.sample_failing_rows[0]["column_name"] == "users.account_id"
@@ -263,6 +271,93 @@ def test_volume_below_previous_runs_warns(good_raw: Path) -> None:
     assert "< 50% of the median 9e+05 of the last 3 successful runs" in warned.observed_value
     steady = validate_raw(good_raw, ALL_TABLES, {"tracks": [volumes["tracks"]] * 3}, {})[0]
     assert outcome(steady, "tracks.volume_vs_previous_runs").success
+
+
+# Judge the days of the 60-user fixture (their medians are 50 to 300 events).
+SMALL_PRODUCT = {"daily_volume_min_median_events": 50}
+
+
+def drop_received_day(raw: Path, day: date) -> None:
+    rewrite(
+        raw, "tracks", lambda table, _: table.filter(pc.invert(on_day(table["received_at"], day)))
+    )
+
+
+def test_volume_gates_ignore_received_days_after_as_of(raw: Path) -> None:
+    """A missing load after as_of is nothing the marts read: with as_of it does not block."""
+    drop_received_day(raw, date(2025, 1, 20))
+    failed = assert_blocks(
+        validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT)[0], "tracks.daily_volume.gap"
+    )
+    assert failed.dates == ("2025-01-20",)
+    as_of = {**SMALL_PRODUCT, "as_of_date": "2025-01-16"}
+    passed = outcome(validate_raw(raw, ALL_TABLES, {}, as_of)[0], "tracks.daily_volume.gap")
+    assert passed.success and "up to as_of 2025-01-16" in passed.observed_value
+
+
+def test_a_slow_ramp_and_one_noisy_day_are_no_gap(raw: Path) -> None:
+    """A day far below the days after it but not below the days before (a product's first
+    weeks) is a ramp, not a lost load."""
+
+    def ramp(table: pa.Table, _: Path) -> pa.Table:
+        # Keep 5 % of the events received before MIDDLE_DAY: a tenfold ramp up to it.
+        early = pc.less(table["received_at"].cast(pa.timestamp("us")),
+                        pa.scalar(datetime(2025, 1, 15), pa.timestamp("us")))  # fmt: skip
+        keep = pc.or_(pc.invert(early), pa.array([i % 20 == 0 for i in range(table.num_rows)]))
+        return table.filter(keep)
+
+    rewrite(raw, "tracks", ramp)
+    validation = validate_raw(raw, ALL_TABLES, {}, {"daily_volume_min_median_events": 1})[0]
+    assert outcome(validation, "tracks.daily_volume.gap").success, format_report([validation])
+
+
+def test_the_raw_suite_on_a_batch_scans_only_the_batch_and_reads_history(
+    raw: Path, tmp_path: Path
+) -> None:
+    """An incremental run's raw suite: row-level checks see only the rows received since the
+    batch's first day; the gap gate takes the days before it from the audit history."""
+    audit = tmp_path / "run.audit.duckdb"
+    first, volumes = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT)
+    assert blocking_names(first) == []
+    assert len(first.daily_volumes["tracks"]) == 30
+    now = datetime.now(UTC)
+    record_run(audit, "full", now, now, "success", [first], volumes)
+
+    since = date(2025, 1, 20)
+
+    def flood_before_batch(table: pa.Table, _: Path) -> pa.Table:
+        naive = table["received_at"].cast(pa.timestamp("us"))
+        old = table.filter(pc.less(naive, pa.scalar(datetime(2025, 1, 20), pa.timestamp("us"))))
+        return pa.concat_tables([table, old, old, old])
+
+    rewrite(raw, "tracks", flood_before_batch)
+    drop_received_day(raw, date(2025, 1, 22))
+    full = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT)[0]
+    assert "tracks.event_id.duplicate_share" in blocking_names(full)
+
+    batch = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT, received_since=since, audit_db=audit)[
+        0
+    ]
+    failed = assert_blocks(batch, "tracks.daily_volume.gap")  # the old flood is not scanned
+    assert failed.dates == ("2025-01-22",)
+    assert min(batch.daily_volumes["tracks"]) == since.isoformat()
+    # Without history the batch's first week has no days before it to be judged against.
+    alone = validate_raw(raw, ALL_TABLES, {}, SMALL_PRODUCT, received_since=since)[0]
+    assert outcome(alone, "tracks.daily_volume.gap").success
+
+
+def test_threshold_vars_are_checked(good_raw: Path) -> None:
+    for bad, message in (
+        (
+            {"quality_table_thresholds": {"tickets": {"quarantine_max_share": 0.1}}},
+            "unknown raw table",
+        ),
+        ({"quality_table_thresholds": {"tracks": {"max_share": 0.1}}}, "unknown threshold"),
+        ({"quarantine_max_share": 2}, "share in [0, 1]"),
+        ({"earliest_valid_date": "1st of May"}, "YYYY-MM-DD"),
+    ):
+        with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            validate_raw(good_raw, ALL_TABLES, {}, bad)
 
 
 # ---------------------------------------------------------------------------- staging
@@ -379,8 +474,15 @@ def test_bad_staging_blocks(staging_db: Path, statement: str, name: str, observe
 
 
 def test_quarantine_threshold_is_a_var(staging_db: Path) -> None:
-    validation = validate_database(staging_db, "staging", {"quarantine_max_share": 0.001})
+    # 5 quarantined users are over a 0.1 % share but under 20 bad rows: evidence too thin.
+    thin = validate_database(staging_db, "staging", {"quarantine_max_share": 0.001})
+    assert blocking_names(thin) == []
+    passed = outcome(thin, "users.quarantined_share")
+    assert passed.success and "fewer than 20 rows" in passed.observed_value
+    per_table = {"users": {"quarantine_max_share": 0.001, "quality_min_bad_rows": 5}}
+    validation = validate_database(staging_db, "staging", {"quality_table_thresholds": per_table})
     failed = assert_blocks(validation, "users.quarantined_share")
+    assert failed.relation == "users"
     assert failed.sample_failing_rows == [
         {"quarantine_rule": "null_account_id", "rows_quarantined_by_rule": 5}
     ]
@@ -579,3 +681,39 @@ def test_data_docs_index_is_written(staging_db: Path, tmp_path: Path) -> None:
     html = index.read_text()
     assert "staging.users.quarantined_share" in html
     assert list((index.parent / "validations" / "staging").glob("**/*.html"))
+
+
+def test_one_gx_context_per_run_and_acknowledged_failures_in_the_data_docs(
+    staging_db: Path, good_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run validates three layers and writes its Data Docs with one GX context (creating
+    one costs ~0.5 s, importing GX ~7 s); an acknowledged failure shows in the docs."""
+    import great_expectations as gx
+
+    from saas_lifecycle.quality import validate
+    from saas_lifecycle.quality.acknowledgements import Ledger, parse
+
+    created: list[object] = []
+    real = gx.get_context
+
+    def counting(*args: object, **kwargs: object) -> object:
+        created.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validate, "_CONTEXT", None)
+    monkeypatch.setattr(gx, "get_context", counting)
+    raw = validate_raw(good_raw, ALL_TABLES, {}, {})[0]
+    thin = {"quality_table_thresholds": {"users": {"quarantine_max_share": 0.001,
+                                                   "quality_min_bad_rows": 1}}}  # fmt: skip
+    staging = validate_database(staging_db, "staging", thin)
+    ledger = Ledger(parse({"acknowledgements": [{
+        "expectation": "users.quarantined_share", "batch": "2025-01-30",
+        "reason": "known test rows", "author": "qa"}]}))  # fmt: skip
+    ledger.apply(staging, date(2025, 1, 30))
+    assert staging.blocking_failures == [] and len(staging.acknowledged) == 1
+    index = build_data_docs([raw, staging], tmp_path / "docs", "run-2")
+    build_data_docs([staging], tmp_path / "docs-again", "run-3")
+    assert len(created) == 1
+    suite_pages = list((index.parent / "expectations" / "staging").glob("**/*.html"))
+    notes = [p for p in suite_pages if "known test rows (qa)" in p.read_text()]
+    assert [p.stem for p in notes] == ["quarantined_share"], suite_pages

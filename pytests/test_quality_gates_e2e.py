@@ -443,6 +443,40 @@ def test_a_missing_day_of_events_is_blocked_at_raw(published: Published, tmp_pat
 
 
 @pytest.mark.e2e
+def test_an_acknowledged_missing_day_publishes_as_a_warning(
+    published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same missing day, acknowledged in a reviewed file: the run publishes, the report
+    and the run history carry the reason and author, and an entry that matched nothing is
+    reported."""
+    raw = copy_raw(published.raw, tmp_path)
+    database = published.copy_database(tmp_path)
+    partition = f"received_date={SOME_DAY.isoformat()}"
+    rewrite_table(raw, "tracks", lambda table, path: None if path.parent.name == partition
+                  else table.filter(pc.invert(on_day(table["occurred_at"], SOME_DAY))))  # fmt: skip
+    acks = tmp_path / "acknowledgements.yml"
+    acks.write_text(
+        "acknowledgements:\n"
+        f"  - {{expectation: tracks.daily_volume.gap, from: {SOME_DAY}, to: {SOME_DAY},\n"
+        "     reason: collector outage INC-7, author: jane}\n"
+        "  - {expectation: users.*, batch: 2030-01-01, reason: stale, author: bob}\n"
+    )
+    monkeypatch.setenv("LIFECYCLE_ACKNOWLEDGEMENTS", str(acks))
+    done = run_cli(raw, database, tmp_path)
+    assert done.returncode == 0, output(done)
+    assert "ACKNOWLEDGED [raw] tracks.daily_volume.gap" in done.stdout
+    assert "acknowledged: collector outage INC-7 (jane)" in done.stdout
+    assert "acknowledgement users.* for batch 2030-01-01 matched no failure" in done.stdout
+    from saas_lifecycle.publish import Warehouse
+
+    assert query(
+        Warehouse(database).audit,
+        "select dates, acknowledged from audit.validation_results"
+        " where expectation = 'tracks.daily_volume.gap' and not success",
+    ) == [(SOME_DAY.isoformat(), "collector outage INC-7 (jane)")]
+
+
+@pytest.mark.e2e
 def test_a_duplicate_flood_is_blocked_at_raw(published: Published, tmp_path: Path) -> None:
     """Every tracks row delivered five times (re-deliveries received a few minutes later)."""
     raw = copy_raw(published.raw, tmp_path)
@@ -510,14 +544,15 @@ def test_a_batch_from_the_future_is_quarantined_and_blocks_at_staging(
 def test_quarantine_share_above_the_threshold_blocks_at_staging(
     published: Published, tmp_path: Path
 ) -> None:
-    """5 % of users rows lose their account_id (a null share that only warns at raw)."""
+    """20 % of users rows lose their account_id (a null share that only warns at raw):
+    over the share and over the 20 bad rows of evidence (var quality_min_bad_rows)."""
     raw = copy_raw(published.raw, tmp_path)
     database = published.copy_database(tmp_path)
     nulled = 0
 
     def null_account(table: pa.Table, _: Path) -> pa.Table:
         nonlocal nulled
-        count = math.ceil(table.num_rows * 0.05)
+        count = math.ceil(table.num_rows * 0.2)
         nulled += count
         bad = pa.array([i < count for i in range(table.num_rows)])
         return replaced(
@@ -525,13 +560,82 @@ def test_quarantine_share_above_the_threshold_blocks_at_staging(
         )
 
     rewrite_table(raw, "users", null_account)
-    assert nulled > 0
+    assert nulled >= 20
 
     done = run_cli(raw, database, tmp_path)
     assert_validation_blocked(done, "staging", "users.quarantined_share", database, published)
 
 
 # ---------------------------------------------------------------- quarantined and published
+
+
+@pytest.mark.e2e
+def test_single_broken_clocks_and_a_few_bad_tickets_never_stop_a_run(
+    published: Published, tmp_path: Path
+) -> None:
+    """One event whose device clock says 1970, one received (and occurred) in 2099, one
+    billing event in 1970, and two tickets with an unknown status in a small ticket table (a
+    share far over 1 %, but two rows are no evidence of a broken delivery): each is
+    quarantined with its rule and the run publishes."""
+    raw = copy_raw(published.raw, tmp_path)
+    database = published.copy_database(tmp_path)
+    partition = f"received_date={SOME_DAY.isoformat()}"
+
+    def clock(table: pa.Table, year: int) -> pa.ChunkedArray:
+        kind = table["occurred_at"].type
+        return pa.chunked_array([pa.array([datetime(year, 1, 1, 12)] * table.num_rows, kind)])
+
+    def broken_clocks(table: pa.Table, path: Path) -> pa.Table:
+        if path.parent.name != partition:
+            return table
+        old = replaced(table.slice(0, 1), "event_id", pa.array(["bad-clock-1970"]))
+        old = replaced(old, "occurred_at", clock(old, 1970))
+        future = replaced(table.slice(1, 1), "event_id", pa.array(["bad-clock-2099"]))
+        future = replaced(future, "occurred_at", clock(future, 2099))
+        future = replaced(future, "received_at", clock(future, 2099))
+        return pa.concat_tables([table, old, future])
+
+    def old_billing(table: pa.Table, path: Path) -> pa.Table:
+        if path != table_files(raw, "billing_events")[0]:
+            return table
+        bad = replaced(table.slice(0, 1), "billing_event_id", pa.array(["bad-billing-1970"]))
+        return pa.concat_tables([table, replaced(bad, "occurred_at", clock(bad, 1970))])
+
+    def bad_tickets(table: pa.Table, path: Path) -> pa.Table:
+        if path != table_files(raw, "support_tickets")[0]:
+            return table
+        bad = replaced(table.slice(0, 2), "ticket_id", pa.array(["bad-ticket-1", "bad-ticket-2"]))
+        return pa.concat_tables([table, replaced(bad, "status", pa.array(["lost", "lost"]))])
+
+    rewrite_table(raw, "tracks", broken_clocks)
+    rewrite_table(raw, "billing_events", old_billing)
+    rewrite_table(raw, "support_tickets", bad_tickets)
+    tickets = sum(pq.ParquetFile(p).metadata.num_rows for p in table_files(raw, "support_tickets"))
+    assert 2 / tickets > QUARANTINE_MAX_SHARE, tickets
+
+    done = run_cli(raw, database, tmp_path)
+    assert done.returncode == 0, output(done)
+    assert query(
+        database,
+        "select event_id, quarantine_rule, load_partition"
+        " from quarantine.quarantine_product__tracks order by event_id",
+    ) == [
+        ("bad-clock-1970", "occurred_at_out_of_range", SOME_DAY),
+        ("bad-clock-2099", "received_at_out_of_range", date(1970, 1, 1)),
+    ]
+    assert query(
+        database,
+        "select billing_event_id, quarantine_rule from"
+        " quarantine.quarantine_billing__billing_events",
+    ) == [("bad-billing-1970", "occurred_at_out_of_range")]
+    assert query(
+        database,
+        "select ticket_id, quarantine_rule from quarantine.quarantine_support__support_tickets"
+        " order by ticket_id",
+    ) == [("bad-ticket-1", "invalid_status"), ("bad-ticket-2", "invalid_status")]
+    # The 2099 clock did not move the incremental watermark of the staged events.
+    assert query(database, "select max(received_date) < date '2026-01-01' from "
+                 "staging.stg_product__tracks") == [(True,)]  # fmt: skip
 
 
 def assert_quarantined_and_published(

@@ -22,7 +22,7 @@ from repo_process import run_in_repo
 
 from saas_lifecycle import runner, settings
 from saas_lifecycle.publish import BUILD_STATUS, PUBLISHED, Warehouse, publish, read_build_settings
-from saas_lifecycle.quality import ExpectationOutcome, LayerValidation
+from saas_lifecycle.quality import ExpectationOutcome, LayerValidation, impact
 
 TINY = {"users": 60, "days": 30, "seed": 7}
 # Tiny data carries a bad row of every kind, far above the default quarantine share.
@@ -286,28 +286,6 @@ def test_plain_dbt_builds_the_dev_database_and_leaves_the_served_one_alone(
 # ---------------------------------------------------------------------------- held back
 
 
-def test_every_blocking_failure_holds_back_every_mart_until_impact_is_known() -> None:
-    manifest = {
-        "nodes": {
-            f"model.p.{name}": {
-                "resource_type": "model",
-                "schema": schema,
-                "name": name,
-                "alias": name,
-            }
-            for name, schema in (("dau", "marts"), ("mrr", "marts"), ("stg_x", "staging"))
-        }
-    }
-    failing = ExpectationOutcome("staging", "tickets.quarantined_share", "error", False, "0.3")
-    passing = ExpectationOutcome("staging", "tracks.quarantined_share", "error", True, "0")
-    validations = [LayerValidation("staging", [passing, failing])]
-    assert runner.hold_back_every_mart(validations, manifest) == {
-        "dau": "staging.tickets.quarantined_share",
-        "mrr": "staging.tickets.quarantined_share",
-    }
-    assert runner.hold_back_every_mart([LayerValidation("staging", [passing])], manifest) == {}
-
-
 def test_gates_stop_only_when_every_mart_is_held_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -326,7 +304,8 @@ def test_gates_stop_only_when_every_mart_is_held_back(
     gates.check(failing)  # one mart held back: the run goes on to publish the other
     assert gates.held_back == {"mrr": "staging.tickets.share"} and gates.status == "held_back"
 
-    monkeypatch.setattr(runner, "held_back_marts", runner.hold_back_every_mart)
+    # A failure that names no relation may concern anything: every mart, so the run stops.
+    monkeypatch.setattr(runner, "held_back_marts", impact.held_back_marts)
     with pytest.raises(runner.RunError, match="staging validation: 1 blocking expectation"):
         runner.Gates(Warehouse(tmp_path / "w.duckdb")).check(failing)
 

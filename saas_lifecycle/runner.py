@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from saas_lifecycle.publish import (
     start_build,
 )
 from saas_lifecycle.quality import LayerValidation
+from saas_lifecycle.quality.impact import held_back_marts, mart_names
 from saas_lifecycle.schema_check import SchemaError, SchemaReport, check_raw_schema
 
 # Statuses of dbt results that fail a run (models: error; tests: fail or error).
@@ -178,6 +179,26 @@ def prepare_build(
             full_refresh = True
     start_build(warehouse, build_settings, run_id)
     return build_settings, full_refresh
+
+
+def raw_batch_start(state: Path, variables: Mapping[str, Any], full_refresh: bool) -> date | None:
+    """The first received date (UTC) the incremental event tables will reload, which the raw
+    suite then scans alone; None when the run rebuilds them (asked for, or needed), and so
+    reads the whole raw history. Same rule as the reload_from_received_date macro."""
+    if full_refresh or needs_full_refresh(state, incremental_settings(variables)):
+        return None
+    import duckdb
+
+    lookback = int(incremental_settings(variables)["incremental_lookback_days"])
+    with duckdb.connect(str(state), read_only=True) as con:
+        try:
+            (latest,) = con.execute(
+                "select max(received_date) from staging.stg_product__tracks"
+                " where received_date > date '1970-01-01'"
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None
+    return None if latest is None else latest - timedelta(days=lookback)
 
 
 # ---------------------------------------------------------------------------- generation
@@ -519,38 +540,7 @@ MARTS_LAYER = (
 
 def marts_of(manifest: Mapping[str, Any]) -> list[str]:
     """The names of the models of the manifest that build schema marts."""
-    return sorted(
-        node["alias"] or node["name"]
-        for node in manifest.get("nodes", {}).values()
-        if node.get("resource_type") == "model" and node.get("schema") == settings.MARTS_SCHEMA
-    )
-
-
-def hold_back_every_mart(
-    validations: Sequence[LayerValidation], manifest: Mapping[str, Any]
-) -> dict[str, str]:
-    """Until failures are attributed to the marts that read them: any blocking failure holds
-    back every mart (mart -> the first failing gate), i.e. nothing is published."""
-    failed = [o for v in validations for o in v.blocking_failures]
-    if not failed:
-        return {}
-    gate = f"{failed[0].layer}.{failed[0].expectation}"
-    return dict.fromkeys(marts_of(manifest), gate)
-
-
-def held_back_marts(
-    validations: Sequence[LayerValidation], manifest: Mapping[str, Any]
-) -> dict[str, str]:
-    """HOOK: mart -> the gate that holds it back, for the blocking failures so far.
-
-    saas_lifecycle.quality.impact.held_back_marts decides which marts read a failing input;
-    without it, hold_back_every_mart (every blocking failure stops every mart).
-    """
-    try:
-        from saas_lifecycle.quality.impact import held_back_marts as attribute
-    except ImportError:
-        attribute = hold_back_every_mart
-    return attribute(validations, manifest)
+    return sorted(mart_names(manifest).values())
 
 
 def load_manifest() -> dict[str, Any]:
@@ -581,6 +571,8 @@ class Gates:
     (failed runs too) in the audit database and the Data Docs."""
 
     def __init__(self, warehouse: Warehouse) -> None:
+        from saas_lifecycle.quality import acknowledgements
+
         self.warehouse = warehouse
         self.run_id = new_run_id()
         self.started_at = datetime.now(UTC)
@@ -588,12 +580,22 @@ class Gates:
         self.raw_volumes: dict[str, int] = {}
         self.held_back: dict[str, str] = {}
         self.failures: list[str] = []
+        try:  # the reviewed acknowledgements file (quality/acknowledgements.py)
+            self.acknowledgements = acknowledgements.Ledger(acknowledgements.load())
+        except acknowledgements.AcknowledgementError as exc:
+            raise RunError(str(exc)) from None
+        self.batch: date | None = None
 
     def check(self, validation: LayerValidation) -> None:
         """Keep the result; print the report; raise RunError when the blocking failures so
-        far hold back every mart (or cannot be attributed: no dbt manifest yet)."""
+        far hold back every mart (or cannot be attributed: no dbt manifest yet).
+        Acknowledged failures are warnings."""
+        from saas_lifecycle.quality.acknowledgements import batch_date
         from saas_lifecycle.quality.validate import format_report
 
+        if validation.layer == "raw":
+            self.batch = batch_date(validation)
+        self.acknowledgements.apply(validation, self.batch)
         self.validations.append(validation)
         failed = validation.blocking_failures
         say(
@@ -633,6 +635,8 @@ class Gates:
         from saas_lifecycle.quality.docs import build_data_docs
         from saas_lifecycle.quality.history import record_run
 
+        for entry in self.acknowledgements.unmatched():
+            say(f"WARNING: acknowledgement {entry.label()} matched no failure in this run")
         record_run(
             self.warehouse.audit,
             self.run_id,
@@ -641,6 +645,7 @@ class Gates:
             status,
             self.validations,
             self.raw_volumes,
+            self.acknowledgements.matches(),
         )
         if self.validations:
             index = build_data_docs(self.validations, self.warehouse.data_docs, self.run_id)
@@ -677,13 +682,21 @@ def _guarded_build(
         say(notice)
     variables = dbt_vars(user_vars, as_of, report)
 
+    dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
+    spark = spark_target.is_spark_target(dbt_target)
+    # An incremental DuckDB run checks only the raw batch it loads; history comes from the audit.
+    batch = None if spark else raw_batch_start(warehouse.state, variables, full_refresh)
     raw_validation, gates.raw_volumes = validate_raw(
-        raw, list(report.files), previous_volumes(warehouse.audit), variables
+        raw,
+        list(report.files),
+        previous_volumes(warehouse.audit),
+        variables,
+        received_since=batch,
+        audit_db=warehouse.audit,
     )
     gates.check(raw_validation)
 
-    dbt_target = target or os.environ.get(settings.ENV_TARGET) or settings.DEFAULT_TARGET
-    if spark_target.is_spark_target(dbt_target):  # no DuckDB state: tables in the metastore
+    if spark:  # no DuckDB state: tables in the metastore
         spark_target.guarded_build(raw, warehouse, gates, variables, dbt_target, full_refresh)
         return
     build_settings, full_refresh = prepare_build(

@@ -1,8 +1,14 @@
 -- Raw tracks rows that break a rule of the raw contract, with the rule (never in staging).
 -- Incremental like stg_product__tracks: a run re-checks the received dates from the
--- lookback on, plus every row without a received_at (they belong to no received date, so
--- their partition is rebuilt whole each run; there are few).
+-- lookback on, plus every row without a plausible received_at (null, before
+-- earliest_valid_date or after this build: they belong to no received date, so their
+-- partition is rebuilt whole each run; there are few, and a 2099 clock must not move the
+-- reload watermark of this table).
 {{ config(**date_partitioned_incremental('load_partition')) }}
+{%- set earliest = valid_timestamp_bounds()[0] -%}
+{%- set latest = valid_timestamp_bounds()[1] -%}
+{%- set no_received_date = 'received_at is null or received_at < ' ~ earliest
+    ~ ' or received_at > ' ~ latest -%}
 
 with
 
@@ -17,12 +23,18 @@ reloaded as (
 
     select
         *,
-        coalesce(cast(received_at as date), cast('1970-01-01' as date)) as load_partition
+        case
+            when {{ no_received_date }} then cast('1970-01-01' as date)
+            else cast(received_at as date)
+        end as load_partition
 
     from bad_rows
     {% if is_incremental() %}
         -- Two branches rather than one `or`, so the window reaches the Parquet scan.
-        where received_at >= cast({{ reload_from_received_date('load_partition') }} as timestamp)
+        where
+            received_at >= cast({{ reload_from_received_date('load_partition') }} as timestamp)
+            and received_at >= {{ earliest }}
+            and received_at <= {{ latest }}
 
         union all
 
@@ -31,7 +43,7 @@ reloaded as (
             cast('1970-01-01' as date) as load_partition
 
         from bad_rows
-        where received_at is null
+        where {{ no_received_date }}
     {% endif %}
 
 )

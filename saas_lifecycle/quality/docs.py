@@ -1,8 +1,8 @@
 """Great Expectations Data Docs (static HTML) for one run's validation results.
 
-A fresh ephemeral GX context (no GX project files anywhere, nothing to keep out of git)
-receives this run's suites and validation results, and a local filesystem Data Docs site
-writes them to `out_dir`:
+The process's ephemeral GX context (the one the validations used: no GX project files
+anywhere, nothing to keep out of git) receives this run's suites and validation results,
+and a local filesystem Data Docs site writes them to `out_dir`:
 
     out_dir/index.html                                   the run's overview, one row per spec
     out_dir/expectations/<layer>/<name...>.html          each spec's suite
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from saas_lifecycle.quality import LayerValidation
-from saas_lifecycle.quality.validate import gx_results
+from saas_lifecycle.quality.validate import gx_context, gx_results
 
 SITE = "lifecycle_run"
 
@@ -38,7 +38,6 @@ def build_data_docs(validations: Sequence[LayerValidation], out_dir: Path, run_i
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
@@ -46,8 +45,8 @@ def build_data_docs(validations: Sequence[LayerValidation], out_dir: Path, run_i
 
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # The validations' own context (one per process: creating one costs ~0.5 s).
+    context = gx_context()
     # Only this run's site: the default site of an ephemeral context is a temp folder.
     for name in list(context.list_data_docs_sites()):
         context.delete_data_docs_site(name)
@@ -65,15 +64,25 @@ def build_data_docs(validations: Sequence[LayerValidation], out_dir: Path, run_i
     )
     run = RunIdentifier(run_name=_run_name(run_id), run_time=datetime.now(UTC))
     for validation in validations:
+        # Suite name -> "<reason> (<author>)" of the failures an operator acknowledged.
+        acknowledged = {
+            f"{o.layer}.{o.expectation}": o.acknowledged
+            for o in validation.outcomes
+            if o.acknowledged
+        }
         for item in gx_results(validation):
+            note = acknowledged.get(item.suite_name)
             suite = gx.ExpectationSuite(
                 name=item.suite_name,
                 expectations=[e.configuration.to_domain_obj() for e in item.suite.expectations],
                 meta=dict(item.suite.meta or {}),
+                notes=f"**Acknowledged failure** in run {run_id}: {note}" if note else None,
             )
-            context.suites.add(suite)
+            context.suites.add_or_update(suite)  # a process may write docs more than once
             result = item.result
             result.meta["run_id"] = run
+            if note:  # shown under "Show more info..." of the validation page
+                result.meta["batch_markers"] = {"acknowledged": note}
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=item.suite_name),
                 run_id=run,

@@ -19,8 +19,8 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from saas_lifecycle.contract import (
     TICKET_CHANNELS,
     TICKET_STATUSES,
 )
-from saas_lifecycle.quality import Layer, Severity
+from saas_lifecycle.quality import Layer, Severity, thresholds
 from saas_lifecycle.quality.dialect import DUCKDB, Dialect
 
 if TYPE_CHECKING:
@@ -44,43 +44,47 @@ if TYPE_CHECKING:
 
 # ---------------------------------------------------------------------------- thresholds
 
-DEFAULT_QUARANTINE_MAX_SHARE = 0.01
-DEFAULT_MAX_DUPLICATE_SHARE = 0.2
+# The share and volume thresholds are dbt vars, settable per table: thresholds.py.
 DEFAULT_MAX_CLOCK_SKEW_HOURS = 24
-# A received day inside the data's range with fewer events than this share of the median
-# of the 14 days around it is a missing load. The median is local because a growing product
-# has early days at 2 % of the whole range's median; weekends measured at >= 14 % locally.
-MIN_DAY_SHARE_OF_LOCAL_MEDIAN = 0.1
-LOCAL_MEDIAN_DAYS = 7  # days on each side of the day
-# Below this many events a day (local median), a tiny product's day-to-day noise makes the
-# share rule meaningless, so such days are not judged.
-MIN_LOCAL_MEDIAN_EVENTS = 100
+LOCAL_MEDIAN_DAYS = 7  # days on each side of a received day judged by the gap gate
 # Median delivery latency (received_at - occurred_at) of tracks; normal data has seconds to
 # minutes, a batch written in local time labelled UTC is hours off.
 MIN_MEDIAN_LATENCY_HOURS = -1.0
 MAX_MEDIAN_LATENCY_HOURS = 6.0
-# A raw table's rows below this share of the median of the previous successful runs.
-MIN_VOLUME_SHARE_OF_PREVIOUS = 0.5
-# Timestamps earlier than this are a broken clock or a default value.
-EARLIEST_TIMESTAMP = "2000-01-01"
+# Timestamps earlier than var earliest_valid_date (this default) are a broken clock.
+EARLIEST_TIMESTAMP = thresholds.DEFAULT_EARLIEST
 # Money identities are exact decimals; this only absorbs decimal(38, 8) rounding of fx.
 MONEY_TOLERANCE = 0.01
 SAMPLE_ROWS = 5
 
 
-def quarantine_max_share(variables: Mapping[str, Any]) -> float:
-    """The dbt var quarantine_max_share (default 0.01)."""
-    return _number(variables, "quarantine_max_share", DEFAULT_QUARANTINE_MAX_SHARE)
+def quarantine_max_share(variables: Mapping[str, Any], table: str = "tracks") -> float:
+    """The quarantine share threshold of a raw table (var quarantine_max_share, or the
+    table's override in quality_table_thresholds)."""
+    return thresholds.for_table(variables, table).quarantine_max_share
 
 
-def max_duplicate_share(variables: Mapping[str, Any]) -> float:
-    """The dbt var max_duplicate_share (default 0.2)."""
-    return _number(variables, "max_duplicate_share", DEFAULT_MAX_DUPLICATE_SHARE)
+def max_duplicate_share(variables: Mapping[str, Any], table: str = "tracks") -> float:
+    """The duplicate share threshold of a raw table (var max_duplicate_share)."""
+    return thresholds.for_table(variables, table).max_duplicate_share
 
 
 def max_clock_skew_hours(variables: Mapping[str, Any]) -> float:
     """The dbt var max_clock_skew_hours (default 24), the quarantine rule's allowance."""
     return _number(variables, "max_clock_skew_hours", DEFAULT_MAX_CLOCK_SKEW_HOURS)
+
+
+def valid_received_bounds(variables: Mapping[str, Any]) -> tuple[str, str]:
+    """[earliest, latest] plausible timestamps as SQL literals, as the quarantine rules use
+    them (macros/valid_timestamps.sql): earliest_valid_date, and now plus the skew."""
+    earliest = thresholds.earliest_valid_date(variables).isoformat()
+    latest = datetime.now(UTC).replace(tzinfo=None) + timedelta(
+        hours=max_clock_skew_hours(variables)
+    )
+    return (
+        f"timestamp '{earliest} 00:00:00'",
+        f"timestamp '{latest.strftime('%Y-%m-%d %H:%M:%S')}'",
+    )
 
 
 def _number(variables: Mapping[str, Any], name: str, default: float) -> float:
@@ -150,6 +154,12 @@ class Spec:
     # Relations (schema.table) the queries read; a missing one fails the spec.
     requires: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # What the expectation judges: a raw table (e.g. tracks) or a dbt model name (e.g.
+    # stg_product__tracks, active_users_daily); impact.py maps it to the marts it feeds.
+    relation: str = ""
+    # A column of the frame whose failing values are the days a failure is about (gap days);
+    # acknowledgements by date range match them.
+    dates_column: str | None = None
 
 
 # ---------------------------------------------------------------------------- text helpers
@@ -239,22 +249,37 @@ def fx_currencies() -> list[str]:
         return [row["currency"].strip() for row in csv.DictReader(handle) if row.get("currency")]
 
 
-def value_rules(table: str, skew_hours: float) -> list[tuple[str, str, str]]:
+def value_rules(
+    table: str, skew_hours: float, bounds: tuple[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """(rule name, SQL condition of a row breaking it, SQL of the offending value) per table.
 
     The same rules send rows to quarantine in the base views; here they are only profiled.
+    `bounds` are the plausible [earliest, latest] timestamps (valid_received_bounds).
     """
+    earliest, latest = bounds or valid_received_bounds({"max_clock_skew_hours": skew_hours})
+    clocks = [
+        (
+            "received_at_out_of_range",
+            f"{_ts('received_at')} < {earliest} or {_ts('received_at')} > {latest}",
+            "cast(received_at as varchar)",
+        ),
+        (
+            "occurred_at_out_of_range",
+            f"{_ts('occurred_at')} < {earliest}",
+            "cast(occurred_at as varchar)",
+        ),
+        (
+            "occurred_after_received",
+            f"{_ts('occurred_at')} > {_ts('received_at')} + interval ({skew_hours}) hour",
+            "cast(occurred_at as varchar) || ' > ' || cast(received_at as varchar)",
+        ),
+    ]
     rules: dict[str, list[tuple[str, str, str]]] = {
-        "tracks": [
-            ("platform", f"platform not in ({_in_list(PLATFORMS)})", "platform"),
-            (
-                "occurred_after_received",
-                f"{_ts('occurred_at')} > {_ts('received_at')} + interval ({skew_hours}) hour",
-                "cast(occurred_at as varchar) || ' > ' || cast(received_at as varchar)",
-            ),
-        ],
+        "tracks": [("platform", f"platform not in ({_in_list(PLATFORMS)})", "platform"), *clocks],
         "users": [("role", f"role not in ({_in_list(ROLES)})", "role")],
         "billing_events": [
+            *clocks,
             ("event_type", f"event_type not in ({_in_list(BILLING_EVENT_TYPES)})", "event_type"),
             ("mrr_amount", "mrr_amount < 0", "cast(mrr_amount as varchar)"),
         ],
@@ -283,6 +308,29 @@ def value_rules(table: str, skew_hours: float) -> list[tuple[str, str, str]]:
 # Tables whose id may be delivered more than once and is collapsed in staging.
 DELIVERY_IDS = {"tracks": "event_id", "billing_events": "billing_event_id",
                 "email_events": "email_event_id"}  # fmt: skip
+# Tables with a loading watermark: an incremental run's batch is their rows received since
+# its lower bound. The other tables are small snapshots, validated whole.
+RECEIVED_TABLES = frozenset(
+    name for name, t in RAW_TABLES.items() if any(c.name == "received_at" for c in t.columns)
+)
+# A relation the caller registers on the raw connection with the per-day tracks counts of
+# earlier runs (columns day date, events bigint): the gap gate's context before the batch.
+DAILY_HISTORY_RELATION = "tracks_daily_history"
+
+
+def batch_source(src: str, table: str, received_since: date | None) -> str:
+    """The rows of one raw table that a run's batch holds: those received since the batch's
+    lower bound (tables with a watermark), else every row."""
+    if received_since is None or table not in RECEIVED_TABLES:
+        return src
+    return f"(select * from {src} where {_since(received_since)})"
+
+
+def _since(received_since: date) -> str:
+    # The bare column against a text literal (cast to the column's own type, naive or UTC
+    # timestamptz: the connection is in UTC) lets DuckDB skip the row groups of older days
+    # by their statistics; a cast of the column would read them all.
+    return f"received_at >= '{received_since.isoformat()} 00:00:00'"
 
 
 def raw_suite(
@@ -290,14 +338,25 @@ def raw_suite(
     tables: Sequence[str],
     previous_volumes: Mapping[str, Sequence[int]],
     variables: Mapping[str, Any],
+    received_since: date | None = None,
+    with_daily_history: bool = False,
 ) -> list[Spec]:
-    """The raw layer's expectations for the raw tables present (absent optional: none)."""
-    share_max = quarantine_max_share(variables)
+    """The raw layer's expectations for the raw tables present (absent optional: none).
+
+    `received_since` names the batch of an incremental run: row-level checks scan only the
+    rows received since that date (None: every row). With `with_daily_history`, the gap gate
+    reads the days before the batch from DAILY_HISTORY_RELATION (the audit tables) instead
+    of the raw files.
+    """
+    thresholds.check_all(variables)
     skew = max_clock_skew_hours(variables)
+    bounds = valid_received_bounds(variables)
+    as_of = _as_of(variables)
     present = [t for t in RAW_TABLES if t in tables]
     specs: list[Spec] = []
     for table in [*[t for t in REQUIRED_TABLES if t not in present], *present]:
         required = table in REQUIRED_TABLES
+        limits = thresholds.for_table(variables, table)
         src = raw_source(raw_dir, table) if table in present else None
         specs.append(
             Spec(
@@ -306,30 +365,51 @@ def raw_suite(
                 # error for required tables: every metric needs them; warn for an optional
                 # table that is present but empty (a new system not loading yet is plausible).
                 "error" if required else "warn",
+                # Whole table: Parquet row counts come from the footers, no data is read.
                 f"select count(*) as rows from {src}" if src else "select 0 as rows",
                 (between("rows", min_value=1),),
                 lambda f, _: f"{fmt(int(f['rows'].iloc[0]))} rows",
+                relation=table,
             )
         )
         if src is None:
             continue
-        specs.append(_null_share_spec(table, src, share_max))
-        rules = value_rules(table, skew)
+        batch = batch_source(src, table, received_since)
+        specs.append(_null_share_spec(table, batch, limits))
+        rules = value_rules(table, skew, bounds)
         if rules:
-            specs.append(_value_rules_spec(table, src, rules, share_max))
+            specs.append(_value_rules_spec(table, batch, rules, limits))
         if table in DELIVERY_IDS:
-            specs.append(
-                _duplicate_spec(table, src, DELIVERY_IDS[table], max_duplicate_share(variables))
-            )
-        specs.append(_volume_spec(table, src, previous_volumes.get(table, ())))
+            specs.append(_duplicate_spec(table, batch, DELIVERY_IDS[table], limits))
+        specs.append(_volume_spec(table, src, previous_volumes.get(table, ()), limits))
     if "tracks" in present:
         src = raw_source(raw_dir, "tracks")
-        specs.append(_daily_volume_spec(src))
-        specs.append(_latency_spec(src))
+        limits = thresholds.for_table(variables, "tracks")
+        history = DAILY_HISTORY_RELATION if with_daily_history and received_since else None
+        specs.append(_daily_volume_spec(src, limits, bounds, as_of, received_since, history))
+        specs.append(_latency_spec(batch_source(src, "tracks", received_since)))
     return specs
 
 
-def _null_share_spec(table: str, src: str, share_max: float) -> Spec:
+def _as_of(variables: Mapping[str, Any]) -> date | None:
+    value = variables.get("as_of_date")
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None  # the run refuses a malformed as_of before the suites; nothing to bound
+
+
+def _evidence(share: str, bad: str, limit: float, min_rows: int) -> str:
+    """SQL: the share when at least min_rows rows are bad, else 0 (evidence rule)."""
+    return f"case when {bad} >= {int(min_rows)} then {share} else 0 end"
+
+
+def _null_share_spec(table: str, src: str, limits: thresholds.TableThresholds) -> Spec:
+    share_max, min_rows = limits.quarantine_max_share, limits.quality_min_bad_rows
     columns = [c.name for c in RAW_TABLES[table].columns if not c.nullable]
     counts = [f'count("{c}") as nn_{i}' for i, c in enumerate(columns)]
     checks = [(c, f"nn_{i}") for i, c in enumerate(columns)]
@@ -339,7 +419,9 @@ def _null_share_spec(table: str, src: str, share_max: float) -> Spec:
         checks.append(("user_id|anonymous_id", "nn_ids"))
     selects = " union all ".join(
         f"select '{table}.{name}' as column_name, n as rows, n - {alias} as null_rows, "
-        f"(n - {alias}) / nullif(n, 0) as null_share from p"
+        f"(n - {alias}) / nullif(n, 0) as null_share, "
+        f"{_evidence(f'(n - {alias}) / nullif(n, 0)', f'n - {alias}', share_max, min_rows)}"
+        f" as null_share_on_evidence from p"
         for name, alias in checks
     )
     return Spec(
@@ -349,20 +431,27 @@ def _null_share_spec(table: str, src: str, share_max: float) -> Spec:
         # gate blocks when they are too many. This tells early which column is to blame.
         "warn",
         f"with p as materialized (select count(*) as n, {', '.join(counts)} from {src}) {selects}",
-        (between("null_share", 0, share_max),),
+        (between("null_share_on_evidence", 0, share_max),),
         observe_max("null_share", share_max, "column_name"),
+        relation=table,
     )
 
 
 def _value_rules_spec(
-    table: str, src: str, rules: Sequence[tuple[str, str, str]], share_max: float
+    table: str,
+    src: str,
+    rules: Sequence[tuple[str, str, str]],
+    limits: thresholds.TableThresholds,
 ) -> Spec:
+    share_max, min_rows = limits.quarantine_max_share, limits.quality_min_bad_rows
     counts = ", ".join(
         f"count(*) filter (where {cond}) as bad_{i}" for i, (_, cond, _) in enumerate(rules)
     )
     selects = " union all ".join(
         f"select '{table}.{name}' as rule, n as rows, bad_{i} as outside_rows, "
-        f"bad_{i} / nullif(n, 0) as outside_share from p"
+        f"bad_{i} / nullif(n, 0) as outside_share, "
+        f"{_evidence(f'bad_{i} / nullif(n, 0)', f'bad_{i}', share_max, min_rows)}"
+        f" as outside_share_on_evidence from p"
         for i, (name, _, _) in enumerate(rules)
     )
     samples = " union all ".join(
@@ -373,26 +462,33 @@ def _value_rules_spec(
     return Spec(
         f"{table}.value_sets.outside_share",
         "raw",
-        # warn: rows outside a value set are quarantined with their rule and counted; the
-        # staging quarantine-share gate decides whether they are too many.
+        # warn: rows outside a value set (or with a broken clock) are quarantined with their
+        # rule and counted; the staging quarantine-share gate decides whether they are too
+        # many. The samples name the offending values.
         "warn",
         f"with p as materialized (select count(*) as n, {counts} from {src}) {selects}",
-        (between("outside_share", 0, share_max),),
+        (between("outside_share_on_evidence", 0, share_max),),
         observe_max("outside_share", share_max, "rule"),
         sample_query=f"select * from ({samples}) order by rows desc limit {SAMPLE_ROWS}",
+        relation=table,
     )
 
 
-def _duplicate_spec(table: str, src: str, id_column: str, share_max: float) -> Spec:
+def _duplicate_spec(
+    table: str, src: str, id_column: str, limits: thresholds.TableThresholds
+) -> Spec:
+    share_max, min_rows = limits.max_duplicate_share, limits.quality_min_bad_rows
     # Grouped counts spill to DuckDB's temp directory, so memory stays bounded at 100M rows.
     # Ids are grouped by their 64-bit hash, an eighth of the memory of 36-character ids; at
     # 100M ids fewer than one pair is expected to collide, far below the share's precision.
+    share = "(sum(copies) - count(*)) / nullif(sum(copies), 0)"
     query = (
         f'with ids as (select hash("{id_column}") as id, count(*) as copies from {src} '
         f'where "{id_column}" is not null group by all) '
         f"select '{table}.{id_column}' as id_column, sum(copies) as rows, count(*) as ids, "
-        f"sum(copies) - count(*) as duplicate_rows, "
-        f"(sum(copies) - count(*)) / nullif(sum(copies), 0) as duplicate_share from ids"
+        f"sum(copies) - count(*) as duplicate_rows, {share} as duplicate_share, "
+        f"{_evidence(share, 'sum(copies) - count(*)', share_max, min_rows)} "
+        f"as duplicate_share_on_evidence from ids"
     )
     return Spec(
         f"{table}.{id_column}.duplicate_share",
@@ -402,19 +498,23 @@ def _duplicate_spec(table: str, src: str, id_column: str, share_max: float) -> S
         # copies are collapsed in staging and they are small.
         "error" if table == "tracks" else "warn",
         query,
-        (between("duplicate_share", 0, share_max),),
+        (between("duplicate_share_on_evidence", 0, share_max),),
         observe_max("duplicate_share", share_max, "id_column"),
         sample_query=(
             f'select "{id_column}" as {id_column}, count(*) as copies from {src} '
             f'where "{id_column}" is not null group by all having count(*) > 1 '
             f"order by copies desc, {id_column} limit {SAMPLE_ROWS}"
         ),
+        relation=table,
     )
 
 
-def _volume_spec(table: str, src: str, previous: Sequence[int]) -> Spec:
+def _volume_spec(
+    table: str, src: str, previous: Sequence[int], limits: thresholds.TableThresholds
+) -> Spec:
+    share = limits.volume_min_share_of_previous
     reference = median(previous) if previous else None
-    minimum = "null" if reference is None else repr(MIN_VOLUME_SHARE_OF_PREVIOUS * reference)
+    minimum = "null" if reference is None else repr(share * reference)
     ref_sql = "null" if reference is None else repr(float(reference))
 
     def observe(frame: pd.DataFrame, failing: pd.DataFrame) -> str:
@@ -423,7 +523,7 @@ def _volume_spec(table: str, src: str, previous: Sequence[int]) -> Spec:
             return f"{fmt(rows)} rows (no previous successful run to compare)"
         op = "<" if not failing.empty else ">="
         return (
-            f"{fmt(rows)} rows {op} {MIN_VOLUME_SHARE_OF_PREVIOUS:.0%} of the median "
+            f"{fmt(rows)} rows {op} {share:.0%} of the median "
             f"{fmt(float(reference))} of the last {len(previous)} successful runs"
         )
 
@@ -431,25 +531,76 @@ def _volume_spec(table: str, src: str, previous: Sequence[int]) -> Spec:
         f"{table}.volume_vs_previous_runs",
         "raw",
         # warn: a smaller delivery can be legitimate (a backfill window, a purge); the day
-        # gap and emptiness checks block the clear-cut losses.
+        # gap and emptiness checks block the clear-cut losses. Row counts of the whole table
+        # come from the Parquet footers (no data page is read).
         "warn",
         f"select '{table}' as raw_table, count(*) as rows, {ref_sql} as previous_median, "
         f"{minimum} as min_rows from {src}",
         (at_least("rows", "min_rows"),),
         observe,
+        relation=table,
     )
 
 
-def _daily_volume_spec(src: str) -> Spec:
+def daily_counts_query(
+    src: str, bounds: tuple[str, str], received_since: date | None = None
+) -> str:
+    """Per received day (UTC) of tracks: the events whose received_at is plausible (the
+    quarantine sends the others away, so they are no day's load), for the batch only when
+    received_since is given."""
+    earliest, latest = bounds
+    since = f" and {_since(received_since)}" if received_since else ""
+    return (
+        f"select cast({_ts('received_at')} as date) as day, count(*) as events from {src} "
+        f"where {_ts('received_at')} between {earliest} and {latest}{since} group by all"
+    )
+
+
+def _daily_volume_spec(
+    src: str,
+    limits: thresholds.TableThresholds,
+    bounds: tuple[str, str],
+    as_of: date | None,
+    received_since: date | None,
+    history: str | None,
+) -> Spec:
     # Days by received_at, the loading watermark (and the partition of the loaders): a lost
     # load is a day with (nearly) no rows received. occurred_at would also flag a batch whose
     # device clocks are wrong, which the quarantine already handles row by row.
     n = LOCAL_MEDIAN_DAYS
+    share, min_median = limits.daily_volume_min_share, limits.daily_volume_min_median_events
+    earliest, latest = bounds
+    as_of_filter = f"where day <= date '{as_of.isoformat()}'" if as_of else ""
+    since = f"date '{received_since.isoformat()}'" if received_since else "null"
+    # Days before the batch come from the audit history when there is one (the raw files
+    # are not read again); the batch's own days are zero-filled so a missing day counts.
+    earlier = (
+        f"select day, events from {history} where day < {since}"
+        if history
+        else "select null::date as day, null::bigint as events where false"
+    )
     query = f"""
-        with daily as (
-            select cast({_ts("received_at")} as date) as day, count(*) as events
-            from {src} where received_at is not null group by all
+        with batch as ({daily_counts_query(src, bounds, received_since)}),
+        earlier as ({earlier}),
+        batch_span as (
+            select
+                coalesce(
+                    least(min(day), (select max(day) + 1 from earlier)), min(day)
+                ) as first_day,
+                max(day) as last_day
+            from batch
         ),
+        spine as (
+            select cast(t.d as date) as day
+            from batch_span, generate_series(first_day, last_day, interval 1 day) as t(d)
+        ),
+        filled as (
+            select spine.day, coalesce(batch.events, 0) as events, true as in_batch
+            from spine left join batch on spine.day = batch.day
+            union all
+            select day, events, false as in_batch from earlier
+        ),
+        judged_days as (select * from filled {as_of_filter}),
         bounds as (
             select
                 min(day) as first_day,
@@ -457,55 +608,65 @@ def _daily_volume_spec(src: str) -> Spec:
                 -- Late arrivals received after the last day anything happened are a tail,
                 -- not a range to judge (a cut-off export ends that way).
                 (
-                    select max(cast({_ts("occurred_at")} as date)) from {src}
+                    select max(cast({_ts("occurred_at")} as date))
+                    from {batch_source(src, "tracks", received_since)}
                     where {_ts("occurred_at")} <= {_ts("received_at")}
+                    and {_ts("received_at")} between {earliest} and {latest}
+                    and {_ts("occurred_at")} >= {earliest}
                 ) as last_occurred_day
-            from daily
-        ),
-        spine as (
-            select cast(t.d as date) as day
-            from bounds, generate_series(first_day, last_day, interval 1 day) as t(d)
-        ),
-        filled as (
-            select spine.day, coalesce(daily.events, 0) as events
-            from spine left join daily on spine.day = daily.day
+            from judged_days
         ),
         ref as (
-            select day, events,
+            select day, events, in_batch,
                 median(events) over (
-                    order by day rows between {n} preceding and {n} following
-                    exclude current row
-                ) as local_median
-            from filled
+                    order by day rows between {n} preceding and 1 preceding
+                ) as before_median,
+                median(events) over (
+                    order by day rows between 1 following and {n} following
+                ) as after_median,
+                count(*) over (order by day rows between {n} preceding and 1 preceding)
+                    as days_before,
+                count(*) over (order by day rows between 1 following and {n} following)
+                    as days_after
+            from judged_days
+        ),
+        sides as (
+            -- The smaller side: on a ramp (a product's first days, a wind-down) one side
+            -- is low too, so only a dip below both neighbourhoods is a missing load.
+            select *, least(before_median, after_median) as local_median from ref
         )
-        select day, events, local_median,
-            greatest({MIN_DAY_SHARE_OF_LOCAL_MEDIAN} * local_median, 1) as min_events
-        from ref, bounds
+        select day, events, before_median, after_median, local_median,
+            greatest({share} * local_median, 1) as min_events
+        from sides, bounds
         where
-            day > first_day and day < last_day  -- edge days are partial by nature
+            in_batch
+            and day > first_day and day < last_day  -- edge days are partial by nature
             and day <= last_occurred_day
-            and local_median >= {MIN_LOCAL_MEDIAN_EVENTS}
+            -- A full week on each side: a few noisy days are no evidence of a lost load.
+            and days_before = {n} and days_after = {n}
+            and local_median >= {min_median}
         order by day
     """
 
     def observe(frame: pd.DataFrame, failing: pd.DataFrame) -> str:
+        scope = f" up to as_of {as_of.isoformat()}" if as_of else ""
         if frame.empty:
             return (
-                "no inner received day to judge (fewer than 3 days, or local medians under "
-                f"{MIN_LOCAL_MEDIAN_EVENTS} events)"
+                f"no received day to judge{scope} (none with {n} days on each side whose "
+                f"medians reach {fmt(min_median)} events)"
             )
         if failing.empty:
             worst = (frame["events"] / frame["local_median"]).min()
             return (
-                f"{len(frame)} inner days, lowest {fmt(float(worst))} of the local median "
-                f"(min {MIN_DAY_SHARE_OF_LOCAL_MEDIAN})"
+                f"{len(frame)} inner days{scope}, lowest {fmt(float(worst))} of the median "
+                f"of the days around (min {fmt(share)})"
             )
         first = failing.iloc[0]
         return (
-            f"{len(failing)} received day(s) with < {MIN_DAY_SHARE_OF_LOCAL_MEDIAN:.0%} of the "
-            f"median of the {2 * n} days around: {fmt(first['day'])} has "
-            f"{fmt(int(first['events']))} events vs median "
-            f"{fmt(float(first['local_median']))}{_more(failing, 1)}"
+            f"{len(failing)} received day(s) with < {share:.0%} of the median of the "
+            f"{n} days on each side: {fmt(first['day'])} has {fmt(int(first['events']))} "
+            f"events vs medians {fmt(float(first['before_median']))} before and "
+            f"{fmt(float(first['after_median']))} after{_more(failing, 1)}"
         )
 
     return Spec(
@@ -517,6 +678,8 @@ def _daily_volume_spec(src: str) -> Spec:
         query,
         (at_least("events", "min_events"),),
         observe,
+        relation="tracks",
+        dates_column="day",  # validate_raw registers the history relation when it is used
     )
 
 
@@ -550,6 +713,7 @@ def _latency_spec(src: str) -> Spec:
             f"from {src} where occurred_at is not null and received_at is not null "
             f"and {latency} not between {low} and {high} limit {SAMPLE_ROWS}"
         ),
+        relation="tracks",
     )
 
 
@@ -609,11 +773,18 @@ def staging_suite(variables: Mapping[str, Any], sql: Dialect = DUCKDB) -> list[S
         )
         for name, child, child_col, parent, parent_col in STAGING_RELATIONSHIPS
     ]
+    thresholds.check_all(variables)
     skew = max_clock_skew_hours(variables)
-    specs += [_timestamp_spec(model, col, rec, skew, sql) for model, col, rec in STAGING_TIMESTAMPS]
-    share_max = quarantine_max_share(variables)
+    earliest = thresholds.earliest_valid_date(variables).isoformat()
+    specs += [
+        _timestamp_spec(model, col, rec, skew, sql, earliest)
+        for model, col, rec in STAGING_TIMESTAMPS
+    ]
     summary = _built(QUARANTINE_SUMMARY, sql)
-    specs += [_quarantine_spec(table, share_max, summary) for table in RAW_TABLES]
+    specs += [
+        _quarantine_spec(table, thresholds.for_table(variables, table), summary)
+        for table in RAW_TABLES
+    ]
     unknown = _built(UNKNOWN_EVENT_NAMES, sql)
     specs.append(
         Spec(
@@ -632,6 +803,7 @@ def staging_suite(variables: Mapping[str, Any], sql: Dialect = DUCKDB) -> list[S
                 f"select event_name, events from {unknown} order by events desc limit {SAMPLE_ROWS}"
             ),
             requires=(unknown,),
+            relation="stg_product__tracks",
         )
     )
     return specs
@@ -660,6 +832,7 @@ def _key_spec(model: str, key: tuple[str, ...], sql: Dialect) -> Spec:
             f"having count(*) > 1 order by copies desc limit {SAMPLE_ROWS}"
         ),
         requires=(relation,),
+        relation=model,
     )
 
 
@@ -684,11 +857,17 @@ def _relationship_spec(
         ),
         sample_query=f"select c.* {orphans} limit {SAMPLE_ROWS}",
         requires=(child, parent),
+        relation=child.rsplit(".", 1)[-1],
     )
 
 
 def _timestamp_spec(
-    model: str, column: str, received: str | None, skew_hours: float, sql: Dialect
+    model: str,
+    column: str,
+    received: str | None,
+    skew_hours: float,
+    sql: Dialect,
+    earliest: str = EARLIEST_TIMESTAMP,
 ) -> Spec:
     relation = sql.relation("staging", model)
     if received:
@@ -701,7 +880,7 @@ def _timestamp_spec(
         upper = f"timestamp '{tomorrow}'"
     query = (
         f"select '{model}.{column}' as column_name, min({column}) as min_ts, "
-        f"max({column}) as max_ts, timestamp '{EARLIEST_TIMESTAMP}' as lower_bound, "
+        f"max({column}) as max_ts, timestamp '{earliest}' as lower_bound, "
         f"{upper} as upper_bound from {relation}"
     )
 
@@ -717,45 +896,60 @@ def _timestamp_spec(
         f"{model}.{column}.in_range",
         "staging",
         # tracks and billing: error, they have a watermark and drive activity and money
-        # metrics. The other tables: warn, their bound is only the wall clock.
+        # metrics; their broken clocks are quarantined row by row (received_at_out_of_range,
+        # occurred_at_out_of_range, occurred_after_received), so a failure here is a
+        # quarantine rule that let a row through. The other tables: warn, their bound is
+        # only the wall clock.
         "error" if received else "warn",
         query,
         (at_least("min_ts", "lower_bound"), at_least("upper_bound", "max_ts")),
         observe,
         sample_query=(
-            f"select * from {relation} where {column} < timestamp '{EARLIEST_TIMESTAMP}' "
+            f"select * from {relation} where {column} < timestamp '{earliest}' "
             f"or {column} > {upper} limit {SAMPLE_ROWS}"
         ),
         requires=(relation,),
+        relation=model,
     )
 
 
-def _quarantine_spec(table: str, share_max: float, summary: str) -> Spec:
+def _quarantine_spec(table: str, limits: thresholds.TableThresholds, summary: str) -> Spec:
+    share_max, min_rows = limits.quarantine_max_share, limits.quality_min_bad_rows
+    share = "max(rows_quarantined) / nullif(max(rows_read), 0)"
+
+    def observe(frame: pd.DataFrame, failing: pd.DataFrame) -> str:
+        if frame.empty:
+            return f"{table}: no rows read"
+        bad, share_value = int(frame["rows_quarantined"].iloc[0]), float(frame["share"].iloc[0])
+        text = (
+            f"{table}: {fmt(bad)} of {fmt(int(frame['rows_read'].iloc[0]))} rows quarantined, "
+            f"share {fmt(share_value)} {'>' if share_value > share_max else '<='} {fmt(share_max)}"
+        )
+        if share_value > share_max and bad < min_rows:
+            text += f" but fewer than {fmt(min_rows)} rows (quality_min_bad_rows): no stop"
+        return text
+
     return Spec(
         f"{table}.quarantined_share",
         "staging",
-        # error: above the threshold the bad rows are no longer an exception but a broken
-        # delivery; publishing would hide that a share of the data is missing from the marts.
+        # error: above the threshold, and with enough bad rows to be evidence, the bad rows
+        # are no longer an exception but a broken delivery; publishing would hide that a
+        # share of the data is missing from the marts. A handful of bad rows in a small
+        # table is quarantined and counted, never a stop by itself.
         "error",
         f"select raw_table, max(rows_read) as rows_read, max(rows_quarantined) as "
-        f"rows_quarantined, max(rows_quarantined) / nullif(max(rows_read), 0) as "
-        f"quarantined_share from {summary} where raw_table = '{table}' "
-        f"and rows_read > 0 group by raw_table",
+        f"rows_quarantined, {share} as share, "
+        f"{_evidence(share, 'max(rows_quarantined)', share_max, min_rows)} as quarantined_share "
+        f"from {summary} where raw_table = '{table}' and rows_read > 0 group by raw_table",
         (between("quarantined_share", 0, share_max),),
-        lambda f, failing: (
-            f"{table}: no rows read"
-            if f.empty
-            else f"{table}: {fmt(int(f['rows_quarantined'].iloc[0]))} of "
-            f"{fmt(int(f['rows_read'].iloc[0]))} rows quarantined, share "
-            f"{fmt(float(f['quarantined_share'].iloc[0]))} "
-            f"{'>' if not failing.empty else '<='} {fmt(share_max)}"
-        ),
+        observe,
         sample_query=(
             f"select quarantine_rule, rows_quarantined_by_rule from {summary} "
             f"where raw_table = '{table}' and quarantine_rule <> 'none' "
             f"order by rows_quarantined_by_rule desc limit {SAMPLE_ROWS}"
         ),
         requires=(summary,),
+        relation=table,
     )
 
 
@@ -840,7 +1034,8 @@ def marts_suite(relations: Mapping[str, Sequence[str]], sql: Dialect = DUCKDB) -
             requires=(dim_users,),
         )
     )
-    return specs
+    # Every marts expectation is named <mart>.<check>: it judges that mart.
+    return [replace(spec, relation=spec.name.split(".", 1)[0]) for spec in specs]
 
 
 def _range_spec(

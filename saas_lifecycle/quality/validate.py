@@ -31,11 +31,15 @@ from saas_lifecycle import settings
 from saas_lifecycle.quality import ExpectationOutcome, Layer, LayerValidation
 from saas_lifecycle.quality.dialect import Dialect
 from saas_lifecycle.quality.suites import (
+    DAILY_HISTORY_RELATION,
     SAMPLE_ROWS,
     Spec,
+    daily_counts_query,
     marts_suite,
+    raw_source,
     raw_suite,
     staging_suite,
+    valid_received_bounds,
 )
 
 if TYPE_CHECKING:
@@ -249,7 +253,10 @@ def run_specs(queries: Queries, layer: Layer, specs: Sequence[Spec]) -> LayerVal
                 # On a failing sample query the frame's failing rows are sample enough.
                 with suppress(Exception):
                     samples = _records(queries.frame(spec.sample_query)) or samples
-        outcomes.append(_outcome(spec, success, observed, samples))
+        dates: list[str] = []
+        if not success and spec.dates_column and spec.dates_column in failing:
+            dates = [str(_plain(v))[:10] for v in failing[spec.dates_column] if v is not None]
+        outcomes.append(_outcome(spec, success, observed, samples, tuple(dates)))
     validation = LayerValidation(layer=layer, outcomes=outcomes)
     with _LOCK:
         _REGISTRY[id(validation)] = (validation, results)
@@ -257,7 +264,11 @@ def run_specs(queries: Queries, layer: Layer, specs: Sequence[Spec]) -> LayerVal
 
 
 def _outcome(
-    spec: Spec, success: bool, observed: str, samples: list[dict[str, Any]] | None = None
+    spec: Spec,
+    success: bool,
+    observed: str,
+    samples: list[dict[str, Any]] | None = None,
+    dates: tuple[str, ...] = (),
 ) -> ExpectationOutcome:
     return ExpectationOutcome(
         layer=spec.layer,
@@ -266,6 +277,8 @@ def _outcome(
         success=success,
         observed_value=observed,
         sample_failing_rows=list(samples or [])[:SAMPLE_ROWS],
+        relation=spec.relation,
+        dates=dates,
     )
 
 
@@ -314,10 +327,24 @@ def validate_raw(
     tables: Sequence[str],
     previous_volumes: Mapping[str, Sequence[int]],
     variables: Mapping[str, Any],
+    received_since: date | None = None,
+    audit_db: Path | None = None,
 ) -> tuple[LayerValidation, dict[str, int]]:
-    """Validate the raw Parquet tables present; also return the row count per table."""
-    specs = raw_suite(Path(raw_dir), tables, previous_volumes, variables)
+    """Validate the raw Parquet tables present; also return the row count per table.
+
+    `received_since` is the lower bound of the received dates an incremental run loads
+    (None: everything, as on a full refresh): row-level checks then scan only that batch,
+    and the gap gate takes the days before it from the audit file `audit_db`
+    (history.previous_daily_volumes) instead of the raw files. The per-day counts of the
+    scanned batch are returned in `validation.daily_volumes` for the history.
+    """
+    with_history = received_since is not None
+    specs = raw_suite(
+        Path(raw_dir), tables, previous_volumes, variables, received_since, with_history
+    )
     with _raw_connection() as con:
+        if with_history:
+            _register_daily_history(con, audit_db, received_since)
         validation = run_specs(DuckDBQueries(con), "raw", specs)
         volumes: dict[str, int] = {}
         for spec in specs:
@@ -325,7 +352,37 @@ def validate_raw(
             if spec.name.endswith(".has_rows") and table in tables:
                 # Parquet row counts come from the footers: no data page is read.
                 volumes[table] = int(con.execute(spec.query).fetchone()[0])
+        if "tracks" in tables:
+            with suppress(Exception):  # unreadable tracks already failed an expectation
+                query = daily_counts_query(
+                    raw_source(Path(raw_dir), "tracks"),
+                    valid_received_bounds(variables),
+                    received_since,
+                )
+                validation.daily_volumes["tracks"] = {
+                    day.isoformat(): int(events)
+                    for day, events in con.execute(query).fetchall()
+                    if day is not None
+                }
     return validation, volumes
+
+
+def _register_daily_history(
+    con: duckdb.DuckDBPyConnection, audit_db: Path | None, before: date | None
+) -> None:
+    """Register the per-day tracks counts of earlier successful runs (empty if none)."""
+    import pyarrow as pa
+
+    from saas_lifecycle.quality.history import previous_daily_volumes
+
+    days = previous_daily_volumes(audit_db, "tracks", before) if audit_db else {}
+    table = pa.table(
+        {
+            "day": pa.array([date.fromisoformat(d) for d in days], pa.date32()),
+            "events": pa.array(list(days.values()), pa.int64()),
+        }
+    )
+    con.register(DAILY_HISTORY_RELATION, table)
 
 
 def validate_database(
@@ -389,9 +446,12 @@ def format_report(validations: Sequence[LayerValidation]) -> str:
     ]
     for title, outcomes in (("BLOCKING", errors), ("WARNING", warnings)):
         for o in outcomes:
+            label = "ACKNOWLEDGED" if o.acknowledged else title
             lines.append(
-                f"  {title} [{o.layer}] {o.expectation} ({o.severity}): {o.observed_value}"
+                f"  {label} [{o.layer}] {o.expectation} ({o.severity}): {o.observed_value}"
             )
+            if o.acknowledged:
+                lines.append(f"      acknowledged: {o.acknowledged}")
             for row in o.sample_failing_rows[:SAMPLE_ROWS]:
                 text = ", ".join(f"{k}={_short(v)}" for k, v in row.items())
                 lines.append(f"      {text}")

@@ -1,5 +1,9 @@
 {{ config(materialized='view') }}
 
+{#- Broken clocks (1970, 2099) are quarantined by rule: macros/valid_timestamps.sql. -#}
+{%- set earliest = valid_timestamp_bounds()[0] -%}
+{%- set latest = valid_timestamp_bounds()[1] -%}
+
 -- Typed raw billing events with the quarantine rule each row breaks (null for good rows).
 with
 
@@ -52,6 +56,11 @@ checked as (
             not_null=['billing_event_id', 'account_id', 'subscription_id', 'event_type',
                       'mrr_amount', 'currency', 'occurred_at', 'received_at'],
             rules=[
+                ['received_at_out_of_range',
+                 'received_at < ' ~ earliest ~ ' or received_at > ' ~ latest],
+                ['occurred_at_out_of_range', 'occurred_at < ' ~ earliest],
+                ['occurred_after_received',
+                 'occurred_at > received_at + interval ' ~ var('max_clock_skew_hours') ~ ' hour'],
                 ['invalid_event_type', 'event_type not in ' ~ sql_values(billing_event_types())],
                 ['negative_mrr_amount', 'mrr_amount < 0'],
                 ['unknown_currency', 'fx_rate is null'],

@@ -1,4 +1,9 @@
 {{ config(materialized='view') }}
+{#- Device and loader clocks outside these bounds are broken (1970, 2099): such a row is
+    quarantined with its rule instead of stopping the run. The latest plausible received_at
+    is this build's start plus the clock-skew allowance. -#}
+{%- set earliest = valid_timestamp_bounds()[0] -%}
+{%- set latest = valid_timestamp_bounds()[1] -%}
 
 -- Typed raw tracks with the quarantine rule each row breaks (null for good rows).
 -- The columns are cast straight off the raw relation (no `select *` step in between) so
@@ -32,6 +37,9 @@ checked as (
         {{ quarantine_rule(
             not_null=['event_id', 'event_name', 'occurred_at', 'received_at'],
             rules=[
+                ['received_at_out_of_range',
+                 'received_at < ' ~ earliest ~ ' or received_at > ' ~ latest],
+                ['occurred_at_out_of_range', 'occurred_at < ' ~ earliest],
                 ['missing_user_and_anonymous_id', 'user_id is null and anonymous_id is null'],
                 ['occurred_after_received',
                  'occurred_at > received_at + interval ' ~ var('max_clock_skew_hours') ~ ' hour'],
