@@ -513,26 +513,11 @@ def print_summary(database: Path) -> None:
 # The dbt build runs in two layers, each followed by its quality gate. The first takes the
 # seeds, staging, quarantine and monitoring models with the tests on them alone (cautious);
 # the second everything downstream, with every test that touches it (eager).
-STAGING_LAYER = (
-    "--select",
-    "resource_type:seed",
-    "staging",
-    "quarantine",
-    "monitoring",
-    "--indirect-selection",
-    "cautious",
-    # dbt unit tests pin metric logic with fixtures and the default vars; the run's own vars
-    # would override theirs, so they run in the test suite (scripts/test.sh), not here.
-    *UNIT_TEST_EXCLUSION,
-)
-MARTS_LAYER = (
-    "--select",
-    "intermediate",
-    "marts",
-    "semantic",  # MetricFlow's time spine
-    "resource_type:exposure",
-    *UNIT_TEST_EXCLUSION,
-)
+# The named selections of selectors.yml (unit tests excluded there: they pin metric logic
+# with fixtures and the default vars, which a run's own vars would override, so they run in
+# the test suite and in a plain `dbt build`).
+STAGING_LAYER = ("--selector", "staging_only")
+MARTS_LAYER = ("--selector", "marts_only")
 
 
 # ---------------------------------------------------------------------------- held-back marts
