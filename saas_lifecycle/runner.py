@@ -597,6 +597,9 @@ def _run(
             try:
                 _guarded_build(raw, warehouse, gates, as_of, user_vars, target, full_refresh)
                 status = "success"
+            except OSError:  # a full disk: free what the failed copy took, then record
+                warehouse.building.unlink(missing_ok=True)
+                raise
             finally:
                 gates.record(status)
     except LockedError as exc:
