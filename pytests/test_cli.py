@@ -189,3 +189,57 @@ def test_generate_progress_on_long_runs(
     argv = ["generate", "--out", str(tmp_path / "raw"), "--users", "400", "--days", "40"]
     assert cli.main(argv) == 0
     assert "events written so far" in capsys.readouterr().out
+
+
+def test_demo_salt_warns_once_on_data_that_is_not_generated(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    run_calls: list[dict[str, Any]],
+) -> None:
+    import shutil
+
+    from saas_lifecycle import preflight
+    from saas_lifecycle.generate import generate
+
+    raw = tmp_path / "generated"
+    generate(raw, users=20, days=5, seed=1)
+    monkeypatch.delenv(preflight.ENV_EMAIL_SALT, raising=False)
+    assert preflight.is_generated(raw)
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    assert "salt" not in capsys.readouterr().err
+
+    extra = raw / "users" / "mine.parquet"  # real rows added: no longer the generator's data
+    shutil.copyfile(raw / "users" / "part-0.parquet", extra)
+    assert not preflight.is_generated(raw)
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 1 and "LIFECYCLE_EMAIL_SALT" in err and "demo salt" in err
+
+    monkeypatch.setenv(preflight.ENV_EMAIL_SALT, "a-real-secret")
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    assert "salt" not in capsys.readouterr().err
+    extra.unlink()
+    (raw / "_manifest.json").unlink()  # real data has no manifest
+    monkeypatch.setenv(preflight.ENV_EMAIL_SALT, preflight.DEMO_EMAIL_SALT)  # set, but the demo
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    assert "demo salt" in capsys.readouterr().err
+
+
+def test_unexpected_errors_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], run_calls: list[Any]
+) -> None:
+    import errno
+
+    def full_disk(**_: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", "/w/x.building.duckdb")
+
+    monkeypatch.setattr(runner, "run", full_disk)
+    monkeypatch.setenv("LIFECYCLE_EMAIL_SALT", "a-real-secret")
+    assert cli.main(["run", "--raw-dir", "raw"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("lifecycle run failed: disk full while writing /w/x.building.duckdb")
+    monkeypatch.setenv(cli.ENV_TRACEBACK, "1")
+    with pytest.raises(OSError):
+        cli.main(["run", "--raw-dir", "raw"])
