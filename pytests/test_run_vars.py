@@ -123,6 +123,7 @@ def test_database_location_problems(tmp_path: Path) -> None:
         (["run", "--vars", "{reporting_timezone: Mars/Olympus}"], "unknown time zone"),
         (["run", "--raw-dir", "/no/such/raw/dir"], "raw data directory does not exist"),
         (["run", "--vars", "{build_schema_suffix: _x}"], "only works on a Spark target"),
+        (["bench", "--vars", "{incremental_lookback_days: -10}"], "must be between 0 and 366"),
     ],
 )
 def test_usage_errors_are_one_line_before_any_work(
@@ -132,9 +133,10 @@ def test_usage_errors_are_one_line_before_any_work(
     expected: str,
 ) -> None:
     monkeypatch.setattr(cli.runner, "run", lambda **_: pytest.fail("the run started"))
+    monkeypatch.setattr(cli.bench, "bench", lambda *_: pytest.fail("the bench started"))
     started = time.perf_counter()
     assert cli.main(argv) == 2
     assert time.perf_counter() - started < 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("lifecycle run: error: "), err
+    assert err.count("\n") == 1 and err.startswith(f"lifecycle {argv[0]}: error: "), err
     assert expected in err

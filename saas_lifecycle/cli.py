@@ -234,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     if args.command == "bench":
+        try:
+            run_vars.validate_vars(args.vars)
+        except run_vars.VarError as exc:
+            return _usage_error("bench", str(exc))
         bench.bench(args.sizes, args.days, args.work_dir, args.out, args.seed, args.keep, args.vars)
         return 0
     if args.command == "report":
