@@ -75,8 +75,8 @@ class DataRange:
 
 
 def _as_datetime(value: Any, arrow_type: pa.DataType) -> datetime | None:
-    """A Parquet statistic of a timestamp column as a UTC datetime (pyarrow returns ints for
-    some units)."""
+    """A Parquet statistic of a timestamp column (its raw integer in the column's unit) as
+    a UTC datetime; None for anything else (e.g. legacy INT96 timestamps: no check)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int) and pa.types.is_timestamp(arrow_type):
@@ -105,8 +105,10 @@ def received_range(raw_dir: Path) -> DataRange | None:
                 continue
             if stats is None or not stats.has_min_max:
                 return None
-            first = _as_datetime(stats.min, arrow_type)
-            last = _as_datetime(stats.max, arrow_type)
+            # The raw integers: `stats.min` converts timestamps through pandas, whose first
+            # import alone costs seconds.
+            first = _as_datetime(stats.min_raw, arrow_type)
+            last = _as_datetime(stats.max_raw, arrow_type)
             if first is None or last is None:
                 return None
             low = first if low is None else min(low, first)
