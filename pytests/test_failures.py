@@ -58,7 +58,7 @@ class Warehouse:
 
     def __init__(self, root: Path, on_tmpfs: bool) -> None:
         self.root = root
-        self.raw = root / "raw"
+        self.raw = root / "raw of o'brien"  # an apostrophe in the path: a path, never SQL
         self.folder = root / "warehouse"
         self.database = self.folder / "x.duckdb"
         self.on_tmpfs = on_tmpfs
@@ -321,5 +321,6 @@ def test_the_next_run_succeeds(warehouse: Warehouse) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == "", done.stderr  # no warning or third-party line on a normal run
     assert f"published: {warehouse.database}" in done.stdout
+    assert "'" in str(warehouse.raw)
     assert history(warehouse.database)[-1][1] == "success"
     assert sha(warehouse.database) != before

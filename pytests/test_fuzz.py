@@ -266,7 +266,7 @@ def test_nothing_is_lost_under_fuzz(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     work = workdirs()
-    raw = work / "raw"
+    raw = work / "it's raw"  # an apostrophe in the path: a path, never SQL
     shutil.copytree(base_raw, raw)
     write_batch(raw, plan)
     database = work / "w" / "x.duckdb"
