@@ -35,14 +35,25 @@
 
 {#- A present raw table with the lineage columns filename and file_row_number. -#}
 {% macro default__raw_relation(relation, table_name) -%}
-    {#- dbt-duckdb renders the source as read_parquet(..., filename, file_row_number). -#}
     {{ relation }}
+{%- endmacro %}
+
+{% macro duckdb__raw_relation(relation, table_name) -%}
+    {#- The sources' external_location, with RAW_DATA_DIR as a quoted literal: a path with
+        an apostrophe is a path, never SQL. -#}
+    read_parquet(
+        {{ sql_string(env_var('RAW_DATA_DIR', 'data/raw') ~ '/' ~ table_name ~ '/**/*.parquet') }},
+        hive_partitioning = false,
+        union_by_name = true,
+        filename = true,
+        file_row_number = true
+    )
 {%- endmacro %}
 
 {% macro spark__raw_relation(relation, table_name) -%}
     {%- set raw_location = var('raw_location', 'files') -%}
     {%- if raw_location == 'files' -%}
-        {%- set from_clause = 'parquet.`' ~ env_var('RAW_DATA_DIR', 'data/raw') ~ '/' ~ table_name ~ '`' -%}
+        {%- set from_clause = 'parquet.' ~ spark_quoted_path(env_var('RAW_DATA_DIR', 'data/raw') ~ '/' ~ table_name) -%}
     {%- elif raw_location == 'schema' -%}
         {%- set from_clause = relation -%}
     {%- else -%}

@@ -12,8 +12,9 @@
 {%- endmacro %}
 
 {% macro duckdb__utc_timestamp(column) -%}
-    {#- The profile pins the session TimeZone to UTC, so the cast keeps the UTC wall time. -#}
-    cast({{ column }} as timestamp)
+    {#- The profile pins the session TimeZone to UTC, so the casts keep the UTC wall time. By
+        way of timestamptz, as DuckDB has no direct cast from TIMESTAMPTZ_NS to TIMESTAMP. -#}
+    cast(cast({{ column }} as timestamptz) as timestamp)
 {%- endmacro %}
 
 {#- The reporting-timezone calendar date of a naive UTC timestamp. -#}
@@ -22,11 +23,11 @@
 {%- endmacro %}
 
 {% macro default__local_date(column) -%}
-    to_date(from_utc_timestamp({{ column }}, '{{ var("reporting_timezone") }}'))
+    to_date(from_utc_timestamp({{ column }}, {{ sql_string(var("reporting_timezone")) }}))
 {%- endmacro %}
 
 {% macro duckdb__local_date(column) -%}
-    cast(timezone('{{ var("reporting_timezone") }}', cast({{ column }} as timestamptz)) as date)
+    cast(timezone({{ sql_string(var("reporting_timezone")) }}, cast({{ column }} as timestamptz)) as date)
 {%- endmacro %}
 
 {#- The UTC instant (naive) of local midnight at the start of a reporting-timezone date. -#}
@@ -35,9 +36,9 @@
 {%- endmacro %}
 
 {% macro default__local_midnight_utc(date_expression) -%}
-    to_utc_timestamp(cast({{ date_expression }} as timestamp), '{{ var("reporting_timezone") }}')
+    to_utc_timestamp(cast({{ date_expression }} as timestamp), {{ sql_string(var("reporting_timezone")) }})
 {%- endmacro %}
 
 {% macro duckdb__local_midnight_utc(date_expression) -%}
-    cast(timezone('{{ var("reporting_timezone") }}', cast({{ date_expression }} as timestamp)) as timestamp)
+    cast(timezone({{ sql_string(var("reporting_timezone")) }}, cast({{ date_expression }} as timestamp)) as timestamp)
 {%- endmacro %}

@@ -13,14 +13,20 @@ from saas_lifecycle.schema_check import SchemaReport
 
 
 @pytest.fixture
-def run_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Replace runner.run by a recorder of its keyword arguments."""
+def run_calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
+    """Replace runner.run by a recorder of its keyword arguments; the working directory is
+    an empty tmp dir holding a `raw` folder, and the default raw dir is `default_raw`."""
     calls: list[dict[str, Any]] = []
 
     def fake_run(**kwargs: Any) -> int:
         calls.append(kwargs)
         return 0
 
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "raw").mkdir()
+    monkeypatch.delenv(settings.ENV_RAW_DIR, raising=False)
+    monkeypatch.setattr(settings, "DEFAULT_RAW_DIR", tmp_path / "default_raw")
+    monkeypatch.setattr(runner, "generate_raw", lambda out: (out / "tracks").mkdir(parents=True))
     monkeypatch.setattr(runner, "run", fake_run)
     return calls
 
@@ -52,7 +58,7 @@ def test_run_arguments_are_passed_through(run_calls: list[dict[str, Any]]) -> No
     assert cli.main(argv) == 0
     assert run_calls == [
         {
-            "raw_dir": Path("raw"),
+            "raw_dir": Path("raw").resolve(),
             "database": Path("x.duckdb"),
             "as_of": date(2025, 3, 31),
             "user_vars": {"reporting_timezone": "US/Pacific"},
@@ -66,7 +72,7 @@ def test_run_arguments_are_passed_through(run_calls: list[dict[str, Any]]) -> No
 def test_run_defaults(run_calls: list[dict[str, Any]]) -> None:
     assert cli.main(["run"]) == 0
     assert run_calls[0] == {
-        "raw_dir": None,
+        "raw_dir": settings.DEFAULT_RAW_DIR,  # resolved (demo data generated) before the run
         "database": None,
         "as_of": None,
         "user_vars": None,
@@ -111,7 +117,22 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--help"]) == 0
-    assert "--raw-dir" in capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--raw-dir" in text
+    for step in ("quality gates", "publishe", "report", "validation history"):
+        assert step in text, step
+
+
+def test_top_help_describes_the_tool_not_the_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "marts" in text and "runner.py" not in text and "argument parsing" not in text
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"lifecycle {cli.version()}"
+    assert cli.version()[0].isdigit()
 
 
 def test_vars_merge_order() -> None:
@@ -156,3 +177,69 @@ def test_generate_writes_raw_folders(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert list((out / table).glob("**/*.parquet")), table
     printed = capsys.readouterr().out
     assert "tracks" in printed and "events/second" in printed
+    assert "writing tracks ..." in printed  # progress before the summary
+
+
+def test_generate_progress_on_long_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from saas_lifecycle import generate
+
+    monkeypatch.setattr(generate, "PROGRESS_SECONDS", 0.0)  # every window counts as long
+    argv = ["generate", "--out", str(tmp_path / "raw"), "--users", "400", "--days", "40"]
+    assert cli.main(argv) == 0
+    assert "events written so far" in capsys.readouterr().out
+
+
+def test_demo_salt_warns_once_on_data_that_is_not_generated(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    run_calls: list[dict[str, Any]],
+) -> None:
+    import shutil
+
+    from saas_lifecycle import preflight
+    from saas_lifecycle.generate import generate
+
+    raw = tmp_path / "generated"
+    generate(raw, users=20, days=5, seed=1)
+    monkeypatch.delenv(preflight.ENV_EMAIL_SALT, raising=False)
+    assert preflight.is_generated(raw)
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    assert "salt" not in capsys.readouterr().err
+
+    extra = raw / "users" / "mine.parquet"  # real rows added: no longer the generator's data
+    shutil.copyfile(raw / "users" / "part-0.parquet", extra)
+    assert not preflight.is_generated(raw)
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 1 and "LIFECYCLE_EMAIL_SALT" in err and "demo salt" in err
+
+    monkeypatch.setenv(preflight.ENV_EMAIL_SALT, "a-real-secret")
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    assert "salt" not in capsys.readouterr().err
+    extra.unlink()
+    (raw / "_manifest.json").unlink()  # real data has no manifest
+    monkeypatch.setenv(preflight.ENV_EMAIL_SALT, preflight.DEMO_EMAIL_SALT)  # set, but the demo
+    assert cli.main(["run", "--raw-dir", str(raw)]) == 0
+    assert "demo salt" in capsys.readouterr().err
+
+
+def test_unexpected_errors_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], run_calls: list[Any]
+) -> None:
+    import errno
+
+    def full_disk(**_: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", "/w/x.building.duckdb")
+
+    monkeypatch.setattr(runner, "run", full_disk)
+    monkeypatch.setenv("LIFECYCLE_EMAIL_SALT", "a-real-secret")
+    assert cli.main(["run", "--raw-dir", "raw"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("lifecycle run failed: disk full while writing /w/x.building.duckdb")
+    monkeypatch.setenv(cli.ENV_TRACEBACK, "1")
+    with pytest.raises(OSError):
+        cli.main(["run", "--raw-dir", "raw"])

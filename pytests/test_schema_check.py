@@ -102,11 +102,26 @@ def test_timestamp_in_other_zone_is_rejected(tmp_path: Path) -> None:
         check_raw_schema(tmp_path)
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC"])
+def test_nanoseconds_with_a_time_zone_are_refused_with_the_fix(tmp_path: Path, zone: str) -> None:
+    write_raw(tmp_path)
+    ns = pa.timestamp("ns", tz=zone)
+    write_table(tmp_path, "tracks", altered("tracks", "occurred_at", ns))
+    with pytest.raises(SchemaError) as raised:
+        check_raw_schema(tmp_path)
+    message = str(raised.value)
+    assert f"'tracks' column 'occurred_at' has type timestamp[ns, tz={zone}]" in message
+    assert "coerce_timestamps='us'" in message and "\n" not in message
+
+
 @pytest.mark.parametrize(
     ("table", "column", "arrow_type"),
     [
         ("tracks", "occurred_at", pa.timestamp("us")),  # naive: read as UTC
         ("tracks", "received_at", pa.timestamp("ms", tz="UTC")),  # any unit
+        ("tracks", "received_at", pa.timestamp("s", tz="UTC")),
+        ("tracks", "occurred_at", pa.timestamp("ns")),  # nanoseconds without a zone
+        ("tracks", "occurred_at", pa.timestamp("ms")),
         ("accounts", "company_size", pa.int32()),  # any integer
         ("tracks", "event_name", pa.large_string()),  # any string
         ("tracks", "platform", pa.dictionary(pa.int32(), pa.string())),

@@ -25,3 +25,33 @@ def _spare_spawned_workers_from_pyspark_exit() -> None:
 
 
 _spare_spawned_workers_from_pyspark_exit()
+
+
+def _silence_known_third_party_noise() -> None:
+    """Keep a normal run's output to our own lines: two messages that say nothing to a user.
+
+    - PySpark warns, on import, that it does not yet fully support pandas 3; Great
+      Expectations imports it whenever the `spark` extra is installed, also on DuckDB runs.
+    - Great Expectations logs at INFO that it created a temporary folder for its ephemeral
+      Data Docs site (visible when something configured the root logger at INFO).
+    Only these exact messages are filtered; every other warning and log line still shows.
+    """
+    import logging
+    import warnings
+
+    warnings.filterwarnings(
+        "ignore",
+        message=r"PySpark does not yet fully support pandas",
+        category=FutureWarning,
+    )
+
+    class _NoEphemeralDocsNotice(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return not record.getMessage().startswith("Created temporary directory")
+
+    logging.getLogger("great_expectations.data_context.types.base").addFilter(
+        _NoEphemeralDocsNotice()
+    )
+
+
+_silence_known_third_party_noise()

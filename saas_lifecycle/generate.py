@@ -47,6 +47,8 @@ from saas_lifecycle.generate_tracks import TracksGenerator, TracksWindow
 
 MANIFEST = "_manifest.json"
 PARTITION_KEY = "received_date"
+# Seconds between two progress lines while tracks are written (a 100M-event run takes minutes).
+PROGRESS_SECONDS = 5.0
 # Unique ids: no dictionary (it would overflow), no compression (random hex does not shrink).
 UNIQUE_IDS = {"event_id", "billing_event_id", "response_id", "email_event_id"}
 
@@ -143,8 +145,29 @@ class _PartitionedWriter:
             self.writers[day].close()
 
 
+class _Progress:
+    """Progress lines for a long generation, at most one per PROGRESS_SECONDS."""
+
+    def __init__(self, report: Callable[[str], None] | None) -> None:
+        self.report = report
+        self.last = time.perf_counter()
+
+    def __call__(self, line: str, force: bool = False) -> None:
+        if self.report is None:
+            return
+        now = time.perf_counter()
+        if force or now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            self.report(line)
+
+
 def _write_tracks(
-    folder: Path, pop: Population, seed: int, dirty_rate: float, start: date
+    folder: Path,
+    pop: Population,
+    seed: int,
+    dirty_rate: float,
+    start: date,
+    progress: _Progress,
 ) -> tuple[int, dict[str, int], dict[str, int]]:
     """Generate and write tracks; writing a window overlaps generating the next one."""
     generator = TracksGenerator(pop, seed, dirty_rate, file_schema("tracks"))
@@ -160,9 +183,11 @@ def _write_tracks(
                         target[key] = target.get(key, 0) + value
                 if pending is not None:
                     pending.result()
+                    progress(f"  tracks: {writer.rows:,} events written so far")
                 pending = pool.submit(writer.write, window)
             if pending is not None:
                 pending.result()
+                progress(f"  tracks: {writer.rows:,} events written so far")
         finally:
             writer.close()
     return writer.rows, injected, notes
@@ -181,8 +206,10 @@ def generate(
     seed: int = 42,
     dirty_rate: float = 0.005,
     tables: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> GenerationStats:
-    """Write the raw tables (all, or those named in `tables`) under `out_dir`.
+    """Write the raw tables (all, or those named in `tables`) under `out_dir`; `progress`,
+    when given, receives a line per table written and every few seconds while tracks are.
 
     Table folders already in `out_dir` are replaced, and raw-table folders not written this
     time are removed, so the directory always shows one consistent generation.
@@ -202,9 +229,11 @@ def generate(
     rows: dict[str, int] = {}
     injected: dict[str, dict[str, int]] = {}
     notes: dict[str, dict[str, int]] = {}  # odd but not bad rows: duplicates, late, ...
+    report = _Progress(progress)
     for name in selected:
+        report(f"  writing {name} ...", force=True)
         if name == "tracks":
-            count, bad, odd = _write_tracks(out / name, pop, seed, dirty_rate, start)
+            count, bad, odd = _write_tracks(out / name, pop, seed, dirty_rate, start, report)
         else:
             result = BUILDERS[name](pop, seed, dirty_rate, file_schema(name))
             _write_table(out / name, result.table)

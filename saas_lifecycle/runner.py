@@ -714,6 +714,9 @@ def _run(
             try:
                 _guarded_build(raw, warehouse, gates, as_of, user_vars, target, full_refresh)
                 status = gates.status
+            except OSError:  # a full disk: free what the failed publish took, then record
+                warehouse.publishing.unlink(missing_ok=True)
+                raise
             finally:
                 gates.record(status)
     except LockedError as exc:

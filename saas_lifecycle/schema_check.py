@@ -58,6 +58,15 @@ def type_family(arrow_type: pa.DataType) -> str | None:
     return None
 
 
+def unsupported_timestamp(arrow_type: pa.DataType) -> bool:
+    """Nanosecond timestamps with a time zone: DuckDB reads them as TIMESTAMPTZ_NS, which it
+    cannot cast to a plain timestamp directly (the raw quality suites do that cast).
+    Seconds, milliseconds and microseconds, and nanoseconds without a zone, are read fine."""
+    return (
+        pa.types.is_timestamp(arrow_type) and arrow_type.unit == "ns" and arrow_type.tz is not None
+    )
+
+
 def _expected_label(family: str | None) -> str:
     return "timestamp (UTC or no time zone)" if family == "timestamp" else str(family)
 
@@ -106,6 +115,13 @@ def check_file(table: RawTable, path: Path) -> None:
             )
         found = schema.field(index).type
         expected = type_family(column.arrow_type)
+        if unsupported_timestamp(found):
+            raise SchemaError(
+                f"raw table '{table.name}' column '{column.name}' has type {found}: nanosecond"
+                " timestamps with a time zone are not supported (the quality gates cannot cast"
+                " them); write microseconds, e.g. pyarrow's coerce_timestamps='us'"
+                f" ({_display(path)})"
+            )
         if not _matches(expected, found):
             raise SchemaError(
                 f"raw table '{table.name}' column '{column.name}' has type {found}, "

@@ -40,7 +40,7 @@ final as (
     select
         as_of_date,
         {{ local_midnight_utc(add_periods('day', 1, 'as_of_date')) }} as as_of_end_at,
-        '{{ var("reporting_timezone") }}' as reporting_timezone
+        {{ sql_string(var("reporting_timezone")) }} as reporting_timezone
 
     from chosen
 
