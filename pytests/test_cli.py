@@ -204,7 +204,7 @@ def test_demo_salt_warns_once_on_data_that_is_not_generated(
 
     raw = tmp_path / "generated"
     generate(raw, users=20, days=5, seed=1)
-    monkeypatch.delenv(preflight.ENV_EMAIL_SALT, raising=False)
+    monkeypatch.delenv(settings.ENV_EMAIL_SALT, raising=False)
     assert preflight.is_generated(raw)
     assert cli.main(["run", "--raw-dir", str(raw)]) == 0
     assert "salt" not in capsys.readouterr().err
@@ -216,12 +216,12 @@ def test_demo_salt_warns_once_on_data_that_is_not_generated(
     err = capsys.readouterr().err
     assert err.count("WARNING") == 1 and "LIFECYCLE_EMAIL_SALT" in err and "demo salt" in err
 
-    monkeypatch.setenv(preflight.ENV_EMAIL_SALT, "a-real-secret")
+    monkeypatch.setenv(settings.ENV_EMAIL_SALT, "a-real-secret")
     assert cli.main(["run", "--raw-dir", str(raw)]) == 0
     assert "salt" not in capsys.readouterr().err
     extra.unlink()
     (raw / "_manifest.json").unlink()  # real data has no manifest
-    monkeypatch.setenv(preflight.ENV_EMAIL_SALT, preflight.DEMO_EMAIL_SALT)  # set, but the demo
+    monkeypatch.setenv(settings.ENV_EMAIL_SALT, settings.DEMO_EMAIL_SALT)  # set, but the demo
     assert cli.main(["run", "--raw-dir", str(raw)]) == 0
     assert "demo salt" in capsys.readouterr().err
 

@@ -8,20 +8,13 @@ a cursor and sets it as a bound parameter, which dbt neither logs nor writes to 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-ENV_EMAIL_SALT = "LIFECYCLE_EMAIL_SALT"
-# Public (the README names it): fine for the demo data, never for real e-mail addresses.
-DEMO_EMAIL_SALT = "saas-lifecycle-demo-salt"
+from saas_lifecycle.settings import email_salt
+
 SALT_VARIABLE = "lifecycle_email_salt"
-
-
-def email_salt() -> str:
-    """The salt in effect: $LIFECYCLE_EMAIL_SALT, or the demo salt when unset or empty."""
-    return os.environ.get(ENV_EMAIL_SALT) or DEMO_EMAIL_SALT
 
 
 class Plugin(BasePlugin):

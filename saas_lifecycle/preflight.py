@@ -150,11 +150,6 @@ def check_run(
     check_database_location(path.resolve())
 
 
-# The e-mail salt macros/hashing.sql falls back to; fine for the generator's fake addresses.
-ENV_EMAIL_SALT = "LIFECYCLE_EMAIL_SALT"
-DEMO_EMAIL_SALT = "saas-lifecycle-demo-salt"
-
-
 def is_generated(raw_dir: Path) -> bool:
     """True when raw_dir holds exactly what `lifecycle generate` wrote: its manifest names the
     generator, and the tracks rows in the Parquet footers are the rows it counted (files
@@ -179,10 +174,9 @@ def is_generated(raw_dir: Path) -> bool:
 
 def demo_salt_warning(raw_dir: Path) -> str | None:
     """A warning when real data (not the generator's) would be hashed with the demo salt."""
-    salt = os.environ.get(ENV_EMAIL_SALT) or DEMO_EMAIL_SALT
-    if salt != DEMO_EMAIL_SALT or is_generated(raw_dir):
+    if settings.email_salt() != settings.DEMO_EMAIL_SALT or is_generated(raw_dir):
         return None
     return (
-        f"e-mail addresses are hashed with the public demo salt; set {ENV_EMAIL_SALT} to a"
+        f"e-mail addresses are hashed with the public demo salt; set {settings.ENV_EMAIL_SALT} to a"
         " secret of your own for real data (README: E-mail salt)"
     )

@@ -34,3 +34,15 @@ QUARANTINE_SCHEMA = "quarantine"
 # hold it, searched in this order.
 UNKNOWN_EVENTS_RELATION = "unknown_event_names"
 UNKNOWN_EVENTS_SCHEMAS = ("monitoring", "staging")
+
+# The e-mail salt (macros/hashing.sql reads it at run time through saas_lifecycle.dbt_salt).
+ENV_EMAIL_SALT = "LIFECYCLE_EMAIL_SALT"
+# Public (the README names it): fine for the generator's fake addresses, never for real ones.
+DEMO_EMAIL_SALT = "saas-lifecycle-demo-salt"
+
+
+def email_salt() -> str:
+    """The salt in effect: $LIFECYCLE_EMAIL_SALT, or the demo salt when unset or empty."""
+    import os
+
+    return os.environ.get(ENV_EMAIL_SALT) or DEMO_EMAIL_SALT
