@@ -10,7 +10,7 @@ project must produce the same rows; the ratio of the full build's time to the pe
 what the project's machinery costs.
 
 It covers the marts that follow from the users' active days: active_users_daily,
-stickiness_weekly and fct_user_activity_daily.
+stickiness_weekly, fct_user_activity_daily and activity_retention.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ import yaml
 from saas_lifecycle import settings
 
 PEER_SCHEMA = "peer_marts"
-PEER_MARTS = ("active_users_daily", "stickiness_weekly", "fct_user_activity_daily")
+PEER_MARTS = (
+    "active_users_daily",
+    "stickiness_weekly",
+    "fct_user_activity_daily",
+    "activity_retention",
+)
+# Granularities of the retention marts and the last period_number each shows.
+RETENTION_PERIODS = {"day": 90, "week": 52, "month": 24}
 
 
 def project_vars(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -252,6 +259,120 @@ def statements(raw_dir: Path, variables: Mapping[str, Any]) -> list[str]:
             left join counted
                 on counted.week_start = weeks.week_start
                 and counted.days_active = d.days_active""",
+        *retention_statements(),
+    ]
+
+
+def retention_statements() -> list[str]:
+    """activity_retention: every period a user is active in makes them a member of that
+    period's cohort; retained in period n = members active n periods later, unbounded =
+    members active then or in any later period (up to the cut-off)."""
+    grains = ", ".join(f"('{g}', {n})" for g, n in RETENTION_PERIODS.items())
+    most_periods = max(RETENTION_PERIODS.values())
+
+    def periods_between(start: str, end: str) -> str:
+        """Whole periods from one period start to another of the cohort's granularity."""
+        return (
+            f"case cohort.grain when 'day' then date_diff('day', {start}, {end})"
+            f" when 'week' then date_diff('day', {start}, {end}) // 7"
+            f" else (year({end}) * 12 + month({end})) - (year({start}) * 12 + month({start}))"
+            " end"
+        )
+
+    retained_number = periods_between("cohort.period_start", "later.period_start")
+    last_number = periods_between("cohort.period_start", "last_periods.last_start")
+    return [
+        f"""create temp table user_periods as
+            select distinct g.grain, g.last_number, active_days.user_id,
+                   cast(date_trunc(g.grain, activity_date) as date) as period_start
+            from active_days cross join (values {grains}) as g(grain, last_number)""",
+        """create temp table cohort_sizes as
+            select grain, last_number, period_start as cohort_start, count(*) as cohort_size
+            from user_periods group by all""",
+        f"""create temp table retained as
+            select cohort.grain, cohort.period_start as cohort_start,
+                   {retained_number} as period_number, count(*) as retained_users
+            from user_periods as cohort
+            inner join user_periods as later
+                on later.user_id = cohort.user_id and later.grain = cohort.grain
+                and later.period_start > cohort.period_start
+            where {retained_number} <= cohort.last_number
+            group by all""",
+        f"""create temp table last_numbers as
+            with last_periods as (
+                select grain, user_id, max(period_start) as last_start
+                from user_periods group by all
+            )
+            select cohort.grain, cohort.period_start as cohort_start,
+                   least({last_number}, cohort.last_number) as last_number,
+                   count(*) as members
+            from user_periods as cohort
+            inner join last_periods
+                on last_periods.user_id = cohort.user_id and last_periods.grain = cohort.grain
+            group by all""",
+        f"""create or replace table {PEER_SCHEMA}.activity_retention as
+            with
+            grid as (
+                select cohort_sizes.*, n.period_number,
+                       case grain
+                           when 'day' then cast(cohort_start + to_days(n.period_number) as date)
+                           when 'week'
+                               then cast(cohort_start + to_days(7 * n.period_number) as date)
+                           else cast(cohort_start + to_months(n.period_number) as date)
+                       end as period_start
+                from cohort_sizes
+                cross join range(0, {most_periods + 1}) as n(period_number)
+                where n.period_number <= cohort_sizes.last_number
+            ),
+            shown as (
+                select grid.*,
+                       case grain
+                           when 'day' then period_start
+                           when 'week' then cast(period_start + to_days(6) as date)
+                           else cast(period_start + to_months(1) - to_days(1) as date)
+                       end as period_end
+                from grid, cut_off
+                where period_start <= cast(date_trunc(grain, cut_off.as_of_date) as date)
+            ),
+            unbounded as (
+                -- Members whose last active period is n or later: a sum from the top down.
+                select shown.grain, shown.cohort_start, shown.period_number,
+                       sum(coalesce(last_numbers.members, 0)) over (
+                           partition by shown.grain, shown.cohort_start
+                           order by shown.period_number desc) as members
+                from shown
+                left join last_numbers
+                    on last_numbers.grain = shown.grain
+                    and last_numbers.cohort_start = shown.cohort_start
+                    and last_numbers.last_number = shown.period_number
+            ),
+            counted as (
+                select shown.grain, shown.cohort_start, shown.period_number,
+                       shown.cohort_size, shown.period_end,
+                       case when shown.period_number = 0 then shown.cohort_size
+                            else coalesce(retained.retained_users, 0) end as retained_users,
+                       case when shown.period_number = 0 then shown.cohort_size
+                            else unbounded.members end as unbounded_retained_users
+                from shown
+                inner join unbounded
+                    on unbounded.grain = shown.grain
+                    and unbounded.cohort_start = shown.cohort_start
+                    and unbounded.period_number = shown.period_number
+                left join retained
+                    on retained.grain = shown.grain
+                    and retained.cohort_start = shown.cohort_start
+                    and retained.period_number = shown.period_number
+            )
+            select cast(grain as varchar) as granularity, cohort_start,
+                   cast(period_number as integer) as period_number,
+                   cast(cohort_size as bigint) as cohort_size,
+                   cast(retained_users as bigint) as retained_users,
+                   cast(retained_users as double) / cohort_size as retention_rate,
+                   cast(unbounded_retained_users as bigint) as unbounded_retained_users,
+                   cast(unbounded_retained_users as double) / cohort_size
+                       as unbounded_retention_rate,
+                   period_end <= (select as_of_date from cut_off) as is_complete
+            from counted""",
     ]
 
 
