@@ -193,6 +193,7 @@ def measure(args: Sequence[str], env: dict[str, str], log: Path) -> Step:
         for line in process.stdout:
             line_times.append((time.perf_counter() - started, line.rstrip("\n")))
             out.write(line)
+            out.flush()  # the log shows a long step's progress while it runs
         _, status, usage = os.wait4(process.pid, 0)
         sampler.join(timeout=2 * RSS_SAMPLE_SECONDS)
     seconds = time.perf_counter() - started
