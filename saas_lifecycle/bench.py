@@ -654,10 +654,11 @@ def bench(
         results.append(bench_size(size, days, work, seed, user_vars))
         if not keep:
             shutil.rmtree(work / size_label(size), ignore_errors=True)
+        if out is not None:  # after every size, so a long run stopped early keeps its rows
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(render(results, command))
     text = render(results, command)
     print(text)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
         print(f"written to {out}")
     return results
