@@ -133,22 +133,25 @@ def statements(raw_dir: Path, variables: Mapping[str, Any]) -> list[str]:
             where updated_at < cut_off.end_at
               and (next_updated_at is null or next_updated_at >= cut_off.end_at)
               and created_at < cut_off.end_at""",
-        # Each anonymous id belongs to the user of its earliest row carrying both ids, once
-        # that row has happened.
+        # Each anonymous id belongs to the user of its earliest row carrying both ids
+        # (occurred_at, then received_at, then event_id), from the moment that row happened.
         """create temp table stitched as
-            select anonymous_id, user_id
-            from events, cut_off
+            select anonymous_id,
+                   arg_min(user_id, (occurred_at, received_at, event_id)) as user_id,
+                   min(occurred_at) as stitched_at
+            from events
             where anonymous_id is not null and user_id is not null
-            qualify row_number() over (
-                partition by anonymous_id order by occurred_at, received_at, event_id) = 1
-              and occurred_at < cut_off.end_at""",
-        """create temp table user_events as
+            group by anonymous_id""",
+        # A view, not a table: read once for the active days, and filtered to one event
+        # name for first value (DuckDB pushes that filter down to the events).
+        """create temp view user_events as
             select users_then.user_id, users_then.signup_at, users_then.signup_date,
                    events.event_name, events.occurred_at, events.occurred_date
             from events
             cross join cut_off
             left join stitched
                 on events.user_id is null and events.anonymous_id = stitched.anonymous_id
+                and stitched.stitched_at < cut_off.end_at
             inner join users_then
                 on users_then.user_id = coalesce(events.user_id, stitched.user_id)
             where events.occurred_at < cut_off.end_at""",
