@@ -1,4 +1,4 @@
-"""Incremental builds equal a full refresh, and `lifecycle bench` works at a tiny size.
+"""Incremental builds equal a full refresh (`lifecycle bench` is tested in test_bench.py).
 
 One generated dataset (late events and re-delivered duplicates included) is built twice:
 once in a single full refresh, and once a received day at a time (a first build, then one
@@ -20,7 +20,6 @@ from repo_process import run_in_repo
 
 from saas_lifecycle import settings
 from saas_lifecycle.bench import raw_view, received_partitions
-from saas_lifecycle.publish import Warehouse
 
 DATASET = {"users": 120, "days": 21, "seed": 11}
 # Received days loaded one run at a time after the first build (the rest come at once).
@@ -137,36 +136,3 @@ def test_daily_incremental_runs_equal_a_full_refresh(dataset: Path, tmp_path: Pa
         full, daily = table_frame(full_db, relation), table_frame(daily_db, relation)
         assert len(full) > 0, relation
         pd.testing.assert_frame_equal(daily, full, check_exact=False, rtol=1e-9, obj=relation)
-
-
-@pytest.mark.e2e
-def test_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
-    """The benchmark command measures every step and writes its report (no time asserted)."""
-    out = tmp_path / "BENCHMARKS.md"
-    done = run_in_repo(
-        [sys.executable, "-m", "saas_lifecycle.cli", "bench", "--sizes", "20k", "--days", "20",
-         "--work-dir", str(tmp_path / "bench"), "--out", str(out), "--keep",
-         # A tiny dataset has far more than 1% bad rows (one of every kind at least).
-         "--vars", "{quarantine_max_share: 1}"]
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    report = out.read_text()
-    assert "| events | days | generate s |" in report
-    lines = report.splitlines()
-    row = lines[lines.index("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|") + 1]
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert len(cells) == 10
-    assert all(float(cell.replace(",", "")) > 0 for cell in cells[2:9])
-    assert "## Where the time goes" in report
-    assert "`stg_product__tracks`" in report
-    # The second run was incremental: it loaded the appended day into the state's tables.
-    incremental_log = (tmp_path / "bench" / "20k" / "incremental.log").read_text()
-    assert "full refresh of the incremental models" not in incremental_log
-    assert "published:" in incremental_log
-    last_day = received_partitions(tmp_path / "bench" / "20k" / "raw_all")[-1].name.split("=")[1]
-    database = tmp_path / "bench" / "20k" / "warehouse" / "lifecycle.duckdb"
-    with duckdb.connect(str(Warehouse(database).state), read_only=True) as con:
-        loaded = con.execute(
-            "select max(received_date) from staging.stg_product__tracks"
-        ).fetchone()
-    assert str(loaded[0]) == last_day
