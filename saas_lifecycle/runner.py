@@ -640,11 +640,15 @@ class Gates:
 
 def publish_build(warehouse: Warehouse, gates: Gates, build_settings: Mapping[str, str]) -> None:
     """Serve the state's marts (keeping the held-back ones) and say what was served."""
+    started = time.perf_counter()
     try:
         result = publish(warehouse, gates.run_id, gates.held_back, build_settings)
     except PublishError as exc:
         raise RunError(str(exc)) from None
-    say(f"published: {result.database} and {result.parquet}/ ({plural(len(result.marts), 'mart')})")
+    say(
+        f"published: {result.database} and {result.parquet}/"
+        f" ({plural(len(result.marts), 'mart')}, {time.perf_counter() - started:.1f} s)"
+    )
 
 
 def _guarded_build(
