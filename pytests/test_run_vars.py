@@ -33,6 +33,14 @@ from saas_lifecycle import cli, preflight, run_vars
         ({"as_of_date": "2025-02-30"}, "must be a date (YYYY-MM-DD) or null"),
         ({"raw_location": "s3"}, "var raw_location must be files or schema"),
         ({"health_neutral_min_score": 80}, "must not exceed health_healthy_min_score"),
+        (
+            {"quality_table_thresholds": {"ticket": {"quarantine_max_share": 0.05}}},
+            "var quality_table_thresholds: unknown raw table 'ticket'",
+        ),
+        (
+            {"quality_table_thresholds": {"support_tickets": {"quarantine_max_share": 2}}},
+            "support_tickets.quarantine_max_share is a share in [0, 1], got 2",
+        ),
     ],
 )
 def test_bad_vars_are_refused_by_name(user_vars: dict[str, Any], expected: str) -> None:

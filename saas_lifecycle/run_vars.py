@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from saas_lifecycle import settings
+from saas_lifecycle.quality import thresholds
 
 
 class VarError(ValueError):
@@ -162,6 +163,10 @@ def validate_vars(user_vars: Mapping[str, Any] | None) -> None:
         _check_range(name, value)
         _check_shape(name, value)
     merged = {**known, **(user_vars or {})}
+    try:  # the quality gates' thresholds (per-table overrides, earliest_valid_date)
+        thresholds.check_all(merged)
+    except thresholds.ThresholdError as exc:
+        raise VarError(str(exc)) from None
     healthy, neutral = (
         merged.get("health_healthy_min_score"),
         merged.get("health_neutral_min_score"),
