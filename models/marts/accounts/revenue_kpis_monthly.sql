@@ -35,7 +35,7 @@ final as (
         {{ safe_divide('movements.ending_mrr', 'paying_at_end.paying_accounts_end') }} as arpa,
         {{ safe_divide(
             'movements.new_mrr + movements.expansion_mrr + movements.reactivation_mrr',
-            'movements.contraction_mrr + movements.churned_mrr'
+            '(movements.contraction_mrr + movements.churned_mrr)'
         ) }} as quick_ratio,
         {{ safe_divide(
             'movements.starting_mrr - movements.contraction_mrr - movements.churned_mrr',
