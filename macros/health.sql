@@ -19,7 +19,10 @@
     end as decline_deficit,
     {{ var('health_password_reset_points') }} * password_resets_last_14 as password_reset_deficit,
     {{ var('health_help_view_points') }}
-    * least(help_views_last_30, {{ var('health_help_view_cap') }}) as help_view_deficit,
+    * least(
+        greatest(help_views_last_30 - {{ var('health_help_view_allowance') }}, 0),
+        {{ var('health_help_view_cap') }}
+    ) as help_view_deficit,
     {{ var('health_open_ticket_points') }} * open_tickets as open_ticket_deficit,
     {{ var('health_email_click_points') }}
     * least(email_clicks_last_90, {{ var('health_email_click_cap') }}) as email_bonus
