@@ -9,8 +9,8 @@ the later ones must differ (so the alteration was felt).
 
 from __future__ import annotations
 
-import sys
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 

@@ -175,7 +175,9 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
 
 # The churn model's marts are dbt Python models' output, built on DuckDB only (README,
 # "Running on a cluster"): Spark has no such tables to compare.
-DUCKDB_ONLY_MARTS = frozenset({"churn_risk_scores", "churn_model_evaluation", "churn_model_coefficients"})
+DUCKDB_ONLY_MARTS = frozenset(
+    {"churn_risk_scores", "churn_model_evaluation", "churn_model_coefficients"}
+)
 
 
 def _duckdb_marts(builds: Builds) -> dict[str, pd.DataFrame]:

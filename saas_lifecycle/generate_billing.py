@@ -186,7 +186,8 @@ def _renewals(
     Accounts cancel more often as their usage falls: the cancel rate grows with the share
     of the account's users who stopped coming (0.3 to 9.3 times the base rate), times a
     per-subscription noise factor, and a failed payment is left unfixed more often; falling
-    usage raises the odds of churn without deciding it.
+    usage raises the odds of churn without deciding it. New customers (first two renewals)
+    and those who downgraded in the last two months cancel more often too.
     """
     n = subs.account.size
     active = subs.pays.copy()
@@ -194,6 +195,8 @@ def _renewals(
     enterprise = pop.acc_persona[subs.account] == ENTERPRISE
     # How much a subscription's cancel rate reacts to falling usage (drawn once, lognormal).
     noise = rng.lognormal(0.0, 0.5, n)
+    # Month of each subscription's last downgrade (-9: none): a downgrade often comes first.
+    downgraded = np.full(n, -9)
     for month in range(1, pop.days // 30 + 2):
         renewal = subs.start + month * MONTH_US
         due = subs.pays & (renewal < pop.end_us)
@@ -205,6 +208,8 @@ def _renewals(
         slow = np.where(subs.yearly, 0.3, 1.0)  # yearly plans fail and cancel less often
         fail_p = 0.06 * slow
         usage_factor = np.minimum((0.3 + 9.0 * lapsed) * noise, 25.0)
+        # New customers (first two renewals) and those who just downgraded leave more often.
+        usage_factor *= np.where(month <= 2, 1.8, 1.0) * np.where(month - downgraded <= 2, 2.5, 1.0)
         cancel_p = fail_p + 0.03 * slow * usage_factor
         change_p = cancel_p + np.where(enterprise, 0.14, 0.09)
         fails = due & active & (r < fail_p)
@@ -238,6 +243,7 @@ def _renewals(
         more_or_less = np.maximum(1, subs.seats[idx] + np.where(up, 2, -1))
         subs.seats[idx] = np.where(same_tier, more_or_less, subs.seats[idx])
         subs.tier[idx] = new_tier
+        downgraded[idx[~up]] = month
         switch = (rng.random(idx.size) < 0.15) & ~subs.is_addon[idx]
         subs.yearly[idx] ^= switch
         at = renewal[idx] + rng.uniform(1, 25, idx.size) * DAY_US

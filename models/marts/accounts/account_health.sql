@@ -135,6 +135,7 @@ final as (
 
     select
         account_id,
+        {{ as_of_date() }} as as_of_date,
         persona,
         users,
         active_users_last_30,
