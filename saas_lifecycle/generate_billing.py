@@ -184,10 +184,11 @@ def _renewals(
     """Month by month: renewals bring payment failures, plan changes, cancels, comebacks.
 
     Accounts cancel more often as their usage falls: the cancel rate grows with the share
-    of the account's users who stopped coming (0.3 to 9.3 times the base rate), times a
+    of the account's users who stopped coming (0.5 to 4.5 times the base rate), times a
     per-subscription noise factor, and a failed payment is left unfixed more often; falling
-    usage raises the odds of churn without deciding it. New customers (first two renewals)
-    and those who downgraded in the last two months cancel more often too.
+    usage raises the odds of churn without deciding it. New customers (4 times at the first
+    renewal, twice at the second) and those who downgraded in the last two months cancel
+    more often too.
     """
     n = subs.account.size
     active = subs.pays.copy()
@@ -207,9 +208,10 @@ def _renewals(
         r = rng.random(n)
         slow = np.where(subs.yearly, 0.3, 1.0)  # yearly plans fail and cancel less often
         fail_p = 0.06 * slow
-        usage_factor = np.minimum((0.3 + 9.0 * lapsed) * noise, 25.0)
-        # New customers (first two renewals) and those who just downgraded leave more often.
-        usage_factor *= np.where(month <= 2, 1.8, 1.0) * np.where(month - downgraded <= 2, 2.5, 1.0)
+        usage_factor = np.minimum((0.5 + 4.0 * lapsed) * noise, 12.0)
+        # New customers (most at the first renewal) and those who just downgraded leave more often.
+        tenure = np.where(month <= 1, 4.0, np.where(month == 2, 2.0, 1.0))
+        usage_factor *= tenure * np.where(month - downgraded <= 2, 3.0, 1.0)
         cancel_p = fail_p + 0.03 * slow * usage_factor
         change_p = cancel_p + np.where(enterprise, 0.14, 0.09)
         fails = due & active & (r < fail_p)

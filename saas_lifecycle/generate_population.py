@@ -330,7 +330,7 @@ def build_population(
     life = np.where(core, 21 + rng.exponential(420.0, n), 3 + rng.exponential(6.0, n))
     # Some core users drift away after a few months: their accounts' usage falls (the
     # tracks fade out before they stop) and billing cancels such accounts more often.
-    drifts = core & (rng.random(n) < 0.3)
+    drifts = core & (rng.random(n) < 0.2)
     life = np.where(drifts, np.minimum(life, 45 + rng.exponential(60.0, n)), life)
     value_day = (first_value - signup_day_start) / DAY_US
     life = np.where(late_value, np.maximum(life, value_day + 3), life)  # still around then

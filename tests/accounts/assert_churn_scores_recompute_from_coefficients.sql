@@ -27,21 +27,46 @@ coefficients as (
 
 ),
 
+intercepts as (
+
+    select coefficients.coefficient as intercept
+    from coefficients
+    where coefficients.feature_name = 'intercept'
+
+),
+
+weights as (
+
+    -- One row of every feature's coefficient, mean and scale, as columns.
+    select
+        {% for feature in churn_model_features() -%}
+            max(case when coefficients.feature_name = '{{ feature.name }}' then coefficients.coefficient end)
+                as coefficient_{{ feature.name }},
+            max(case when coefficients.feature_name = '{{ feature.name }}' then coefficients.feature_mean end)
+                as mean_{{ feature.name }},
+            max(case when coefficients.feature_name = '{{ feature.name }}' then coefficients.feature_scale end)
+                as scale_{{ feature.name }}{% if not loop.last %},{% endif %}
+        {% endfor %}
+    from coefficients
+
+),
+
 recomputed as (
 
     select
         rows_scored.account_id,
         1.0 / (1.0 + exp(-(
-            (select coefficient from coefficients where feature_name = 'intercept')
+            intercepts.intercept
             {% for feature in churn_model_features() -%}
-                + (
-                    select coefficient * (rows_scored.feature_{{ feature.name }} - feature_mean) / feature_scale
-                    from coefficients where feature_name = '{{ feature.name }}'
-                )
+                + weights.coefficient_{{ feature.name }}
+                * (rows_scored.feature_{{ feature.name }} - weights.mean_{{ feature.name }})
+                / weights.scale_{{ feature.name }}
             {% endfor %}
         ))) as churn_probability
 
     from rows_scored
+    cross join intercepts
+    cross join weights
 
 )
 

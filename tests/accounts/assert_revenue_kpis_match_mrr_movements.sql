@@ -17,7 +17,7 @@ movements as (
 ending_mismatches as (
 
     select
-        coalesce(kpis.month, movements.month) as month,
+        coalesce(kpis.month, movements.month) as month,  -- noqa: RF04
         'ending_mrr differs or month missing' as problem
 
     from kpis

@@ -16,7 +16,7 @@ movements as (
 
 )
 
-select coalesce(cohorts.cohort_month, movements.month) as month
+select coalesce(cohorts.cohort_month, movements.month) as month  -- noqa: RF04
 
 from cohorts
 full outer join movements on cohorts.cohort_month = movements.month

@@ -81,23 +81,26 @@ users_at_month_end as (
     from month_ends
     inner join user_versions
         on
-            user_versions.created_at < month_ends.month_end_at
-            and user_versions.updated_at < month_ends.month_end_at
-            and (user_versions.valid_to is null or user_versions.valid_to >= month_ends.month_end_at)
+            month_ends.month_end_at > user_versions.created_at
+            and month_ends.month_end_at > user_versions.updated_at
+            and (user_versions.valid_to is null or month_ends.month_end_at <= user_versions.valid_to)
 
 ),
 
 resolved_days as (
 
-    -- Each daily roll-up row with the user it resolves to and the instant from which that
-    -- is known: always for a row's own user_id, from the stitch for an anonymous row.
+    -- Each user's days as known from an instant: always for a row's own user_id, from the
+    -- stitch for an anonymous row. Rolled up per user, date and that instant, so the month
+    -- end join below reads a few rows per user-day instead of one per event name.
     select
         coalesce(identity_days.user_id, identity_map.user_id) as user_id,
         identity_days.occurred_date,
-        identity_days.event_name,
-        coalesce(taxonomy.is_active, true) as is_active,
-        identity_days.event_count,
-        case when identity_days.user_id is null then identity_map.stitched_at end as known_from_at
+        case when identity_days.user_id is null then identity_map.stitched_at end as known_from_at,
+        max(case when coalesce(taxonomy.is_active, true) then 1 else 0 end) = 1 as has_active_event,
+        sum(case when identity_days.event_name = 'password_reset_requested' then identity_days.event_count else 0 end)
+            as password_resets,
+        sum(case when identity_days.event_name = 'help_article_viewed' then identity_days.event_count else 0 end)
+            as help_views
 
     from identity_days
     left join identity_map
@@ -106,6 +109,10 @@ resolved_days as (
             and identity_days.anonymous_id = identity_map.anonymous_id
     left join taxonomy on identity_days.event_name = taxonomy.event_name
     where coalesce(identity_days.user_id, identity_map.user_id) is not null
+    group by
+        coalesce(identity_days.user_id, identity_map.user_id),
+        identity_days.occurred_date,
+        case when identity_days.user_id is null then identity_map.stitched_at end
 
 ),
 
@@ -117,11 +124,9 @@ user_days_at_month_end as (
         users_at_month_end.user_id,
         resolved_days.occurred_date,
         {{ days_between('resolved_days.occurred_date', 'users_at_month_end.month_end_date') }} as days_back,
-        max(case when resolved_days.is_active then 1 else 0 end) = 1 as is_active_day,
-        sum(case when resolved_days.event_name = 'password_reset_requested' then resolved_days.event_count else 0 end)
-            as password_resets,
-        sum(case when resolved_days.event_name = 'help_article_viewed' then resolved_days.event_count else 0 end)
-            as help_views
+        max(case when resolved_days.has_active_event then 1 else 0 end) = 1 as is_active_day,
+        sum(resolved_days.password_resets) as password_resets,
+        sum(resolved_days.help_views) as help_views
 
     from users_at_month_end
     inner join resolved_days
@@ -130,7 +135,11 @@ user_days_at_month_end as (
             and resolved_days.occurred_date >= users_at_month_end.signup_date
             and resolved_days.occurred_date <= users_at_month_end.month_end_date
             and (resolved_days.known_from_at is null or resolved_days.known_from_at < users_at_month_end.month_end_at)
-    group by users_at_month_end.month, users_at_month_end.user_id, resolved_days.occurred_date, users_at_month_end.month_end_date
+    group by
+        users_at_month_end.month,
+        users_at_month_end.user_id,
+        resolved_days.occurred_date,
+        users_at_month_end.month_end_date
 
 ),
 
@@ -163,9 +172,9 @@ open_tickets as (
     from month_ends
     inner join ticket_versions
         on
-            ticket_versions.created_at < month_ends.month_end_at
-            and ticket_versions.updated_at < month_ends.month_end_at
-            and (ticket_versions.valid_to is null or ticket_versions.valid_to >= month_ends.month_end_at)
+            month_ends.month_end_at > ticket_versions.created_at
+            and month_ends.month_end_at > ticket_versions.updated_at
+            and (ticket_versions.valid_to is null or month_ends.month_end_at <= ticket_versions.valid_to)
     where ticket_versions.status in ('new', 'open', 'pending')
     group by month_ends.month, ticket_versions.user_id
 

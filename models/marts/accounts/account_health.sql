@@ -22,7 +22,7 @@ customer_health as (
 
 reason_kinds as (
 
-    -- The kinds of reason customer_health writes, by a pattern that matches every count.
+        -- The kinds of reason customer_health writes, by a pattern that matches every count.
     {% for reason, pattern in [
         ('low activity', '%low activity (%'),
         ('declining activity', '%declining activity (%'),

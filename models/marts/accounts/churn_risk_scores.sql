@@ -75,7 +75,7 @@ ranked_drivers as (
     select
         account_id,
         driver,
-        row_number() over (partition by account_id order by contribution desc, feature_name) as driver_rank
+        row_number() over (partition by account_id order by contribution desc, feature_name asc) as driver_rank
 
     from contributions
     where contribution > 0
@@ -132,7 +132,7 @@ final as (
         account_id,
         current_mrr,
         cast(churn_probability as double) as churn_probability,
-        row_number() over (order by churn_probability desc nulls last, account_id) as risk_rank,
+        row_number() over (order by churn_probability desc nulls last, account_id asc) as risk_rank,
         cast(churn_probability * cast(current_mrr as double) as double) as expected_mrr_loss,
         top_drivers,
         model_version

@@ -46,8 +46,9 @@ final as (
         -- LTV = ARPA / logo churn rate; null when that rate is 0 or null.
         case
             when movements.logo_churn_rate > 0
-                then {{ safe_divide('movements.ending_mrr', 'paying_at_end.paying_accounts_end') }}
-                / movements.logo_churn_rate
+                then
+                    {{ safe_divide('movements.ending_mrr', 'paying_at_end.paying_accounts_end') }}
+                    / movements.logo_churn_rate
         end as ltv,
         movements.is_complete
 

@@ -42,7 +42,7 @@ cohort_offsets as (
     select distinct
         cohort_members.cohort_month,
         offsets.months_since,
-        {{ add_periods('month', 'offsets.months_since', 'cohort_members.cohort_month') }} as month
+        {{ add_periods('month', 'offsets.months_since', 'cohort_members.cohort_month') }} as month  -- noqa: RF04
 
     from cohort_members
     cross join offsets
