@@ -132,9 +132,9 @@ user_days_at_month_end as (
     inner join resolved_days
         on
             users_at_month_end.user_id = resolved_days.user_id
-            and resolved_days.occurred_date >= users_at_month_end.signup_date
-            and resolved_days.occurred_date <= users_at_month_end.month_end_date
-            and (resolved_days.known_from_at is null or resolved_days.known_from_at < users_at_month_end.month_end_at)
+            and users_at_month_end.signup_date <= resolved_days.occurred_date
+            and users_at_month_end.month_end_date >= resolved_days.occurred_date
+            and (resolved_days.known_from_at is null or users_at_month_end.month_end_at > resolved_days.known_from_at)
     group by
         users_at_month_end.month,
         users_at_month_end.user_id,
