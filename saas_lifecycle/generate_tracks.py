@@ -86,10 +86,12 @@ def _fade_out(
     pos: np.ndarray, length: np.ndarray, comeback: np.ndarray, ends: np.ndarray
 ) -> np.ndarray:
     """Usage falls before a user stops: over the last FADE_DAYS days of a main activity
-    period that ends inside the window, the chance of an active day drops linearly to a
-    fifth, so a lapse shows as declining activity first."""
+    period longer than six weeks that ends inside the window, the chance of an active day
+    drops linearly to a fifth, so a lapse shows as declining activity first."""
     left = (length - pos) / FADE_DAYS
-    return np.where(comeback | ~ends, 1.0, np.clip(left, 0.2, 1.0))
+    # Only lasting users fade: a short trial user's few days stay as they were.
+    fades = ends & ~comeback & (length > 2 * FADE_DAYS)
+    return np.where(fades, np.clip(left, 0.2, 1.0), 1.0)
 
 
 @dataclass
