@@ -93,7 +93,10 @@ user_rollup as (
                 when users.last_active_date >= {{ add_periods('day', -29, as_of_date()) }} then users.user_id
             end
         ) as active_users_last_30,
-        avg(customer_health.health_score) as health_score,
+        -- Summed as decimals so the mean does not depend on the order rows arrive in (a
+        -- double sum does, in its last bits); 12 places hold every score the formula gives
+        -- to far below any shown precision.
+        avg(cast(customer_health.health_score as decimal(38, 12))) as health_score,
         min(customer_health.health_score) as min_user_health_score,
         count(case when customer_health.health_band = 'at_risk' then users.user_id end) as at_risk_users,
         count(customer_health.user_id) as scored_users,
