@@ -43,7 +43,19 @@ CHROMIUM_FLAGS = (
 )
 BROWSER_TIMEOUT_SECONDS = 120
 CHART_KEYS = ["retention", "active_users", "lifecycle", "onboarding", "ttv"]
-CHART_KEYS += ["conversion", "mrr", "nps", "health", "aha"]
+CHART_KEYS += ["conversion", "mrr", "revenue_kpis", "revenue_retention", "nps", "health"]
+CHART_KEYS += ["at_risk_accounts", "aha"]
+REVENUE_KPI_COLUMNS = (
+    "month arr ending_mrr paying_accounts_end arpa quick_ratio net_revenue_retention is_complete"
+)
+REVENUE_RETENTION_COLUMNS = (
+    "cohort_month months_since cohort_accounts cohort_starting_mrr mrr net_mrr_retention "
+    "logo_retention is_complete"
+)
+AT_RISK_COLUMNS = (
+    "account_id persona current_mrr health_score health_band churn_probability "
+    "expected_mrr_loss top_drivers top_risk_reasons"
+)
 
 
 # ---------------------------------------------------------------------------- readings
@@ -159,9 +171,15 @@ def test_lifecycle_reading_uses_the_last_complete_week_and_its_quick_ratio() -> 
     )
 
 
-def test_onboarding_reading_finds_the_largest_drop() -> None:
+def texts_of(key: str) -> charts.Texts:
+    return next(spec.texts for spec in charts.chart_specs(None) if spec.key == key)
+
+
+def test_onboarding_reading_names_the_least_done_step_and_never_a_drop() -> None:
+    """Steps count in any order: import (40%) is done by fewer than invite (44%) and the
+    reading must not speak of a drop from one step to the next."""
     columns = "signup_week step_order step_name signups users_completed is_complete"
-    steps = [("account_created", 100), ("tour", 90), ("import", 40), ("invite", 36)]
+    steps = [("account_created", 100), ("tour", 90), ("import", 40), ("invite", 44)]
     rows = [
         {
             "signup_week": week,
@@ -175,9 +193,13 @@ def test_onboarding_reading_finds_the_largest_drop() -> None:
         for order, (name, done) in enumerate(steps, start=1)
     ]
     assert readings.onboarding(frame(rows, columns)) == (
-        "Of 100 sign-ups in complete cohorts, 100% did account_created and 36% invite; the "
-        "largest drop is from tour (90%) to import (40%)."
+        "Of 100 sign-ups in complete cohorts, 100% did account_created; the least done step "
+        "is import (40%; steps count in any order, so this is not a funnel)."
     )
+    figure = charts.onboarding_funnel(frame(rows, columns), texts_of("onboarding"))
+    assert figure is not None
+    assert [trace.type for trace in figure.data] == ["bar"]  # no funnel shape to misread
+    assert list(figure.data[0].x) == [1.0, 0.9, 0.4, 0.44]
 
 
 def test_time_to_value_reading_compares_persona_medians() -> None:
@@ -226,17 +248,75 @@ def test_mrr_reading_describes_the_last_complete_month() -> None:
     )
 
 
-def test_nps_reading_gives_the_change_from_the_month_before() -> None:
+def test_nps_reading_headlines_the_last_complete_month_and_marks_the_running_one() -> None:
     columns = "month responses promoters passives detractors nps is_complete"
     rows = [
         (date(2025, 1, 1), 10, 5, 3, 2, 30.0, True),
-        (date(2025, 2, 1), 20, 6, 6, 8, -10.0, False),
+        (date(2025, 2, 1), 20, 6, 6, 8, -10.0, True),
+        (date(2025, 3, 1), 2, 0, 0, 2, -100.0, False),
     ]
     nps = frame(rows, columns)
     assert readings.nps(nps) == (
-        "NPS in February 2025 (not over yet) is -10 from 20 responses (6 promoters, 8 "
-        "detractors), down 40 points from January 2025."
+        "NPS in February 2025 is -10 from 20 responses (6 promoters, 8 detractors), down 40 "
+        "points from January 2025; March 2025 so far (partial): -100 from 2 responses."
     )
+    figure = charts.nps_trend(nps, texts_of("nps"))
+    assert figure is not None
+    labels = list(figure.data[1].text)
+    assert labels == ["+30", "-10", "-100 (partial)"]
+
+
+def test_nps_reading_without_a_complete_month_says_so() -> None:
+    columns = "month responses promoters passives detractors nps is_complete"
+    nps = frame([(date(2025, 3, 1), 2, 0, 0, 2, -100.0, False)], columns)
+    assert readings.nps(nps) == (
+        "NPS in March 2025 (not over yet) is -100 from 2 responses (0 promoters, 2 detractors)."
+    )
+
+
+def test_revenue_kpis_reading_quotes_the_last_complete_month() -> None:
+    rows = [
+        (date(2025, 1, 1), 2400.0, 200.0, 2, 100.0, None, None, True),
+        (date(2025, 2, 1), 3000.0, 250.0, 2, 125.0, 2.0, 1.0, True),
+        (date(2025, 3, 1), 3180.0, 265.0, 4, 66.25, 1.3, 0.8, False),
+    ]
+    assert readings.revenue_kpis(frame(rows, REVENUE_KPI_COLUMNS), "EUR") == (
+        "ARR at the end of February 2025 is EUR 3,000 (+25% on the month before) from 2 "
+        "paying accounts, ARPA EUR 125; quick ratio 2.0 (MRR added per unit lost; above 1 "
+        "means growth outpaces losses)."
+    )
+
+
+def test_revenue_retention_reading_pools_complete_cohorts_at_month_3() -> None:
+    rows = [
+        (date(2025, 1, 1), 0, 2, 100.0, 100.0, 1.0, 1.0, True),
+        (date(2025, 1, 1), 3, 2, 100.0, 120.0, 1.2, 0.5, True),
+        (date(2025, 2, 1), 0, 2, 300.0, 300.0, 1.0, 1.0, True),
+        (date(2025, 2, 1), 3, 2, 300.0, 240.0, 0.8, 1.0, True),
+        (date(2025, 3, 1), 3, 4, 50.0, 0.0, 0.0, 0.0, False),  # running: left out
+    ]
+    assert readings.revenue_retention(frame(rows, REVENUE_RETENTION_COLUMNS)) == (
+        "2 cohorts of paying accounts (4 accounts) keep 90% of their first-month MRR and 75% "
+        "of their accounts 3 months later (expansion and reactivation included)."
+    )
+
+
+def test_at_risk_reading_and_table_list_the_largest_expected_losses() -> None:
+    rows = [
+        ("acc_2", "smb", 400.0, 35.0, "at_risk", 0.5, 200.0, "low share of users", None),
+        ("acc_1", "solo", 100.0, None, "inactive", 0.25, 25.0, None, "low activity"),
+    ]
+    at_risk = frame(rows, AT_RISK_COLUMNS)
+    assert readings.at_risk_accounts(at_risk, "USD") == (
+        "The 2 paying accounts listed are expected to lose USD 225 of MRR next month; the "
+        "largest expected loss is acc_2 (USD 400 MRR, 50% churn probability)."
+    )
+    figure = charts.at_risk_table(at_risk, texts_of("at_risk_accounts"))
+    assert figure is not None
+    cells = figure.data[0].cells.values
+    assert list(cells[0]) == ["acc_2", "acc_1"]
+    assert list(cells[3]) == ["35 (at risk)", "– (inactive)"]
+    assert list(cells[6]) == ["low share of users", "low activity"]
 
 
 def test_health_reading_counts_bands_and_the_most_frequent_signal() -> None:
@@ -310,8 +390,11 @@ def test_every_chart_has_titles_and_a_reading_even_when_empty() -> None:
             "is_complete",
         ),
         "mrr": frame([], MRR_COLUMNS),
+        "revenue_kpis": frame([], REVENUE_KPI_COLUMNS),
+        "revenue_retention": frame([], REVENUE_RETENTION_COLUMNS),
         "nps": frame([], "month responses promoters passives detractors nps is_complete"),
         "health": frame([], "health_score health_band risk_reasons"),
+        "at_risk_accounts": frame([], AT_RISK_COLUMNS),
         "aha": frame(
             [],
             "event_name event_category users_did users_did_not retention_if_did "
@@ -428,7 +511,7 @@ def test_report_is_self_contained_and_every_chart_draws_offline(
     args = ["--database", str(database), "--out", str(out), "--dbt-docs", str(dbt_docs)]
     done = run_cli(["report", *args], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == f"report: {out} (10 charts)"
+    assert done.stdout.strip() == f"report: {out} ({len(CHART_KEYS)} charts)"
 
     text = out.read_text(encoding="utf-8")
     refs = ExternalReferences()

@@ -200,3 +200,72 @@ def test_monthly_kpis_equal_revenue_conversion_and_nps_marts(project: Path) -> N
     assert_same(semantic, conversion, {"trial_to_paid_conversion_rate": "conversion_rate"})
     nps = mart_rows(project, "select month, nps from marts.nps_monthly where segment_type = 'all'")
     assert_same(semantic, nps, {"nps": "nps"})
+
+
+def mf_query_by(
+    project: Path, metrics: list[str], group_by: list[str]
+) -> list[dict[str, str | float | None]]:
+    """`mf query` grouped by any dimensions, as one dict per row (metric values as floats)."""
+    out = project / f"query_{'_'.join(metrics)}.csv"
+    args = [str(BIN / "mf"), "query", "--metrics", ",".join(metrics)]
+    run([*args, "--group-by", ",".join(group_by), "--csv", str(out)], project)
+    with out.open(newline="") as handle:
+        return [
+            {
+                key: (float(value) if value != "" else None) if key in metrics else value
+                for key, value in row.items()
+            }
+            for row in csv.DictReader(handle)
+        ]
+
+
+@pytest.mark.e2e
+def test_arr_arpa_and_quick_ratio_equal_revenue_kpis_monthly(project: Path) -> None:
+    metrics = ["arr", "arpa", "quick_ratio"]
+    semantic = mf_query(project, metrics, "month")
+    kpis = mart_rows(
+        project, "select month, arr, arpa, quick_ratio from marts.revenue_kpis_monthly"
+    )
+    assert len(kpis) >= 3
+    assert any(row["quick_ratio"] is not None for row in kpis.values())
+    assert_same(semantic, kpis, {"arr": "arr", "arpa": "arpa", "quick_ratio": "quick_ratio"})
+
+
+@pytest.mark.e2e
+def test_cohort_nrr_equals_revenue_retention_cohorts(project: Path) -> None:
+    rows = mf_query_by(
+        project,
+        ["cohort_net_mrr_retention"],
+        ["metric_time__month", "revenue_cohort_period__months_since"],
+    )
+    semantic = {
+        (
+            str(row["metric_time__month"])[:10],
+            int(str(row["revenue_cohort_period__months_since"])),
+        ): row["cohort_net_mrr_retention"]
+        for row in rows
+    }
+    with duckdb.connect(str(project / "lifecycle.duckdb"), read_only=True) as con:
+        mart = con.execute(
+            "select cast(cohort_month as varchar), months_since, net_mrr_retention"
+            " from marts.revenue_retention_cohorts"
+        ).fetchall()
+    assert len(mart) >= 3 and any(m > 0 for _, m, _ in mart)
+    assert set(semantic) == {(c, m) for c, m, _ in mart}
+    for cohort, months_since, want in mart:
+        got = semantic[(cohort, months_since)]
+        assert (got is None) == (want is None), (cohort, months_since, got, want)
+        if want is not None:
+            assert math.isclose(float(got), want, rel_tol=TOLERANCE), (cohort, months_since)
+
+
+@pytest.mark.e2e
+def test_mrr_at_risk_equals_account_health(project: Path) -> None:
+    semantic = mf_query(project, ["mrr_at_risk"], "day")
+    health = mart_rows(
+        project,
+        "select as_of_date, sum(mrr_at_risk) as mrr_at_risk from marts.account_health"
+        " group by as_of_date",
+    )
+    assert len(health) == 1
+    assert_same(semantic, health, {"mrr_at_risk": "mrr_at_risk"})

@@ -183,22 +183,36 @@ def _renewals(
 ) -> None:
     """Month by month: renewals bring payment failures, plan changes, cancels, comebacks.
 
-    Accounts whose users stopped coming cancel five times as often.
+    Accounts cancel more often as their usage falls: the cancel rate grows with the share
+    of the account's users who stopped coming (0.5 to 4.5 times the base rate), times a
+    per-subscription noise factor, and a failed payment is left unfixed more often; falling
+    usage raises the odds of churn without deciding it. New customers (4 times at the first
+    renewal, twice at the second) and those who downgraded in the last two months cancel
+    more often too.
     """
     n = subs.account.size
     active = subs.pays.copy()
     alive_until = _account_alive_until(pop)[subs.account]
     enterprise = pop.acc_persona[subs.account] == ENTERPRISE
+    # How much a subscription's cancel rate reacts to falling usage (drawn once, lognormal).
+    noise = rng.lognormal(0.0, 0.5, n)
+    # Month of each subscription's last downgrade (-9: none): a downgrade often comes first.
+    downgraded = np.full(n, -9)
     for month in range(1, pop.days // 30 + 2):
         renewal = subs.start + month * MONTH_US
         due = subs.pays & (renewal < pop.end_us)
         if not due.any():
             break
         dormant = renewal > alive_until + 14 * DAY_US
+        lapsed = _lapsed_user_share(pop, subs.account, renewal)
         r = rng.random(n)
         slow = np.where(subs.yearly, 0.3, 1.0)  # yearly plans fail and cancel less often
         fail_p = 0.06 * slow
-        cancel_p = fail_p + 0.03 * slow * np.where(dormant, 5.0, 1.0)
+        usage_factor = np.minimum((0.5 + 4.0 * lapsed) * noise, 12.0)
+        # New customers (most at the first renewal) and those who just downgraded leave more often.
+        tenure = np.where(month <= 1, 4.0, np.where(month == 2, 2.0, 1.0))
+        usage_factor *= tenure * np.where(month - downgraded <= 2, 3.0, 1.0)
+        cancel_p = fail_p + 0.03 * slow * usage_factor
         change_p = cancel_p + np.where(enterprise, 0.14, 0.09)
         fails = due & active & (r < fail_p)
         cancels = due & active & (r >= fail_p) & (r < cancel_p)
@@ -215,7 +229,8 @@ def _renewals(
             plan_or_none,
             mrr[idx],
         )
-        gives_up = idx[rng.random(idx.size) < 0.45]
+        # A failed payment is fixed less often by an account that no longer uses the product.
+        gives_up = idx[rng.random(idx.size) < 0.15 + 0.7 * lapsed[idx]]
         idx = np.concatenate([gives_up, np.flatnonzero(cancels)])
         days = np.concatenate(
             [rng.uniform(3, 12, gives_up.size), rng.uniform(0, 3, idx.size - gives_up.size)]
@@ -230,6 +245,7 @@ def _renewals(
         more_or_less = np.maximum(1, subs.seats[idx] + np.where(up, 2, -1))
         subs.seats[idx] = np.where(same_tier, more_or_less, subs.seats[idx])
         subs.tier[idx] = new_tier
+        downgraded[idx[~up]] = month
         switch = (rng.random(idx.size) < 0.15) & ~subs.is_addon[idx]
         subs.yearly[idx] ^= switch
         at = renewal[idx] + rng.uniform(1, 25, idx.size) * DAY_US
@@ -240,6 +256,22 @@ def _renewals(
         at = renewal[idx] + rng.uniform(0, 20, idx.size) * DAY_US
         log.add(idx, REACTIVATED, at, code[idx], mrr[idx])
         active[idx] = True
+
+
+def _lapsed_user_share(pop: Population, sub_account: np.ndarray, renewal: np.ndarray) -> np.ndarray:
+    """Per subscription: the share of its account's users (signed up before the renewal)
+    whose regular activity ended by then (fading out for weeks before); 0 without users."""
+    n_acc = pop.acc_created.size
+    at = np.full(n_acc, np.iinfo(np.int64).max, dtype=np.int64)
+    at[sub_account] = renewal  # an add-on's renewal may stand in: close enough
+    account = pop.u_account[: pop.n_users]  # orphans (not exported) are no account's users
+    user_at = at[account]
+    counted = pop.u_signup[: pop.n_users] < user_at
+    lapsed = counted & (pop.alive_until[: pop.n_users] <= user_at)
+    users = np.bincount(account, weights=counted, minlength=n_acc)
+    gone = np.bincount(account, weights=lapsed, minlength=n_acc)
+    share = np.divide(gone, users, out=np.zeros(n_acc), where=users > 0)
+    return share[sub_account]
 
 
 def billing_table(pop: Population, seed: int, dirty_rate: float, schema: pa.Schema) -> Generated:

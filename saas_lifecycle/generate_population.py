@@ -328,6 +328,13 @@ def build_population(
     core_logit += np.array([-0.3, 0.0, 0.5])[u_persona] + 0.3 * activated
     core = rng.random(n) < sigmoid(core_logit)
     life = np.where(core, 21 + rng.exponential(420.0, n), 3 + rng.exponential(6.0, n))
+    # Some core users drift away after a few months: their accounts' usage falls (the
+    # tracks fade out before they stop) and billing cancels such accounts more often.
+    # Drawn from a stream of their own, so every other draw of the population (and the
+    # first weeks of every dataset) stays as it was before drifting existed.
+    drift_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    drifts = core & (drift_rng.random(n) < 0.2)
+    life = np.where(drifts, np.minimum(life, 45 + drift_rng.exponential(60.0, n)), life)
     value_day = (first_value - signup_day_start) / DAY_US
     life = np.where(late_value, np.maximum(life, value_day + 3), life)  # still around then
     p_active = np.where(core, rng.beta(5, 3, n), rng.beta(3, 3, n))

@@ -79,6 +79,20 @@ DUPLICATE_SHARE = 0.006  # at-least-once delivery: re-delivered copies (not bad 
 EXTRA_IDS = 1 << 62  # id counter of extra rows (unknown names, bad rows): never reached by
 # the clean rows' counter, and mix64 is a bijection, so ids never collide
 
+FADE_DAYS = 21
+
+
+def _fade_out(
+    pos: np.ndarray, length: np.ndarray, comeback: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """Usage falls before a user stops: over the last FADE_DAYS days of a main activity
+    period longer than six weeks that ends inside the window, the chance of an active day
+    drops linearly to a fifth, so a lapse shows as declining activity first."""
+    left = (length - pos) / FADE_DAYS
+    # Only lasting users fade: a short trial user's few days stay as they were.
+    fades = ends & ~comeback & (length > 2 * FADE_DAYS)
+    return np.where(fades, np.clip(left, 0.2, 1.0), 1.0)
+
 
 @dataclass
 class EventVocabulary:
@@ -408,6 +422,9 @@ class TracksGenerator:
         day = seg_start[group] + pos
         weekday = (self.start_weekday + day) % 7
         p = np.where(seg_back[group], 0.7, pop.u_p_active[lo:hi][user]) * WEEKDAY_ACTIVE[weekday]
+        p *= _fade_out(
+            pos, seg_len[group], seg_back[group], seg_start[group] + seg_len[group] < days
+        )
         is_signup_day = (pos == 0) & ~seg_back[group]
         keep = is_signup_day | (rng.random(day.size) < p)
         user, day, weekday = user[keep], day[keep], weekday[keep]

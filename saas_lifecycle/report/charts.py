@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from saas_lifecycle.report import readings
-from saas_lifecycle.report.marts import HEATMAP_WEEKS, MartsSnapshot
+from saas_lifecycle.report.marts import HEATMAP_MONTHS, HEATMAP_WEEKS, MartsSnapshot
 
 # System fonts only: the report must open with no network.
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -237,29 +237,38 @@ def lifecycle(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
 
 
 def onboarding_funnel(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
+    """Independent bars, one per step: steps count in any order, so a later step may be done
+    by more users than an earlier one, and a funnel shape would read as one that widens."""
     if frame.empty:
         return None
     steps, use_complete = readings.onboarding_steps(frame)
     if not use_complete:
-        texts = replace(texts, x_title="Users (cohorts still inside their window)")
+        texts = replace(texts, x_title="Share of sign-ups (cohorts still inside their window)")
     signups = int(steps["signups"].iloc[0])
-    labels = ["signed up"] + [
+    labels = [
         f"{int(o)}. {name}"
         for o, name in steps[["step_order", "step_name"]].itertuples(index=False)
     ]
-    values = [signups, *steps["users_completed"].astype(int)]
-    shares = [1.0 if signups else None, *steps["completion_rate"]]
     figure = go.Figure(
-        go.Funnel(
+        go.Bar(
             y=labels,
-            x=values,
-            customdata=shares,
-            texttemplate="%{x:,} (%{customdata:.0%})",
-            hovertemplate="%{y}: %{x:,} users, %{customdata:.1%} of sign-ups<extra></extra>",
+            x=steps["completion_rate"],
+            orientation="h",
+            customdata=steps["users_completed"].astype(int),
+            texttemplate="%{x:.0%} (%{customdata:,})",
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=(
+                f"%{{y}}: %{{customdata:,}} of {signups:,} sign-ups (%{{x:.1%}})<extra></extra>"
+            ),
             marker={"color": COLORS["returning"]},
-            connector={"fillcolor": "#dee2e6"},
         ),
-        layout=texts.layout(margin={"l": 190}),
+        layout=texts.layout(
+            margin={"l": 190},
+            showlegend=False,
+            yaxis={"autorange": "reversed", "type": "category"},
+            xaxis={"tickformat": ".0%", "range": [0, 1.15]},
+        ),
     )
     return figure
 
@@ -386,15 +395,25 @@ def nps_trend(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
         marker={"color": "#dee2e6", "opacity": _opacity(frame["is_complete"])},
         hovertemplate="%{y:,} responses<extra></extra>",
     )
+    complete = frame["is_complete"].astype(bool)
     figure.add_scatter(
         x=frame["month"],
         y=frame["nps"],
         name="NPS (left axis)",
         yaxis="y2",
         mode="lines+markers+text",
-        text=[f"{value:+.0f}" for value in frame["nps"]],
+        # A running month is marked partial: few responses so far, its NPS will move.
+        text=[
+            f"{value:+.0f}" if done else f"{value:+.0f} (partial)"
+            for value, done in zip(frame["nps"], complete, strict=True)
+        ],
         textposition="top center",
         line={"color": COLORS["dau"], "width": 2},
+        marker={
+            "size": 8,
+            "symbol": ["circle" if done else "circle-open" for done in complete],
+            "opacity": _opacity(frame["is_complete"]),
+        },
         hovertemplate="NPS %{y:+.1f}<extra></extra>",
     )
     return figure
@@ -448,6 +467,119 @@ def aha_candidates(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
     )
     figure.add_vline(x=1, line_dash="dash", line_color="#495057")
     figure.update_xaxes(rangemode="tozero", range=[0, float(valued["lift"].max()) * 1.4])
+    return figure
+
+
+def revenue_kpis(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
+    if frame.empty:
+        return None
+    figure = go.Figure(
+        layout=texts.layout(
+            yaxis2={
+                "title": {"text": "Quick ratio (MRR added / MRR lost)"},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "showgrid": False,
+            },
+            xaxis={"dtick": "M1", "tickformat": "%b %Y"},
+            margin={"r": 80},
+            hovermode="x unified",
+        )
+    )
+    figure.add_bar(
+        x=frame["month"],
+        y=frame["arr"],
+        name="ARR (left axis)",
+        marker={"color": COLORS["paid"], "opacity": _opacity(frame["is_complete"])},
+        hovertemplate="ARR %{y:,.0f}<extra></extra>",
+    )
+    figure.add_scatter(
+        x=frame["month"],
+        y=frame["quick_ratio"],
+        name="Quick ratio (right axis)",
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": COLORS["stickiness"], "width": 2},
+        hovertemplate="Quick ratio %{y:.2f}<extra></extra>",
+    )
+    figure.add_hline(y=1, yref="y2", line_dash="dot", line_color="#adb5bd")
+    return figure
+
+
+def revenue_retention_heatmap(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
+    if frame.empty:
+        return None
+    rates = frame["net_mrr_retention"].where(frame["is_complete"].astype(bool))
+    grid = (
+        frame.assign(rate=rates)
+        .pivot(index="cohort_month", columns="months_since", values="rate")
+        .reindex(columns=range(HEATMAP_MONTHS + 1))
+        .sort_index()
+    )
+    sizes = frame.groupby("cohort_month")["cohort_accounts"].max()
+    labels = [f"{readings.month(c)} ({int(sizes[c]):,})" for c in grid.index]
+    values = grid.stack()
+    top = float(values.max()) if not values.empty else 1.0
+    return go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[str(m) for m in grid.columns],
+            y=labels,
+            zmin=0,
+            zmax=max(top, 1.0),
+            colorscale="Greens",
+            texttemplate="%{z:.0%}",
+            textfont={"size": 10},
+            hovertemplate="Cohort %{y}<br>Month %{x}: %{z:.1%} of first-month MRR<extra></extra>",
+            colorbar={"title": {"text": "Net MRR<br>retention"}, "tickformat": ".0%"},
+            xgap=1,
+            ygap=1,
+        ),
+        layout=texts.layout(
+            height=max(HEIGHT, 160 + 22 * len(labels)),
+            yaxis={"autorange": "reversed", "type": "category"},
+            xaxis={"type": "category", "side": "top"},
+            margin={"t": 110, "l": 170},
+        ),
+    )
+
+
+def _cell(value: Any, pattern: str) -> str:
+    return "–" if readings.is_missing(value) else pattern.format(value)
+
+
+def at_risk_table(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
+    if frame.empty:
+        return None
+    reasons = [
+        "; ".join(r for r in (drivers, risks) if not readings.is_missing(r)) or "–"
+        for drivers, risks in zip(frame["top_drivers"], frame["top_risk_reasons"], strict=True)
+    ]
+    columns = {
+        "Account": frame["account_id"].tolist(),
+        "Persona": frame["persona"].tolist(),
+        "MRR": [_cell(v, "{:,.0f}") for v in frame["current_mrr"]],
+        "Health (band)": [
+            f"{_cell(score, '{:.0f}')} ({band.replace('_', ' ')})"
+            for score, band in zip(frame["health_score"], frame["health_band"], strict=True)
+        ],
+        "Churn probability": [_cell(v, "{:.0%}") for v in frame["churn_probability"]],
+        "Expected MRR loss": [_cell(v, "{:,.0f}") for v in frame["expected_mrr_loss"]],
+        "Why (model drivers; users' risk reasons)": reasons,
+    }
+    figure = go.Figure(
+        go.Table(
+            columnwidth=[1.1, 0.8, 0.7, 1.0, 0.9, 0.9, 3.6],
+            header={
+                "values": [f"<b>{name}</b>" for name in columns],
+                "fill_color": "#e9ecef",
+                "align": "left",
+            },
+            cells={"values": list(columns.values()), "align": "left", "height": 24},
+        ),
+        layout=texts.layout(height=max(HEIGHT, 140 + 30 * len(frame)), margin={"t": 60}),
+    )
     return figure
 
 
@@ -512,11 +644,12 @@ def chart_specs(currency: str | None) -> tuple[ChartSpec, ...]:
         ChartSpec(
             "onboarding",
             Texts(
-                "Onboarding funnel",
-                "Users (sign-ups of complete cohorts)",
-                "Onboarding step, in order",
-                "Sign-ups of every cohort whose onboarding window is over, and how many did "
-                "each step within the window (in any order), with the share of sign-ups.",
+                "Onboarding steps done within the window (any order, not a funnel)",
+                "Share of sign-ups (complete cohorts)",
+                "Onboarding step",
+                "Each bar: the share of sign-ups of every cohort whose onboarding window is "
+                "over who did that step within the window, in any order; a later step can "
+                "be done by more users than an earlier one.",
                 "No sign-up yet",
             ),
             readings.onboarding,
@@ -562,6 +695,35 @@ def chart_specs(currency: str | None) -> tuple[ChartSpec, ...]:
             mrr_waterfall,
         ),
         ChartSpec(
+            "revenue_kpis",
+            Texts(
+                "ARR and quick ratio by month",
+                "Month",
+                f"ARR ({unit} per year)",
+                "ARR = 12 × month-end MRR (pale: month not over yet); quick ratio = (new + "
+                "expansion + reactivation MRR) / (contraction + churned MRR), right axis, "
+                "with the break-even line at 1.",
+                "No revenue yet",
+            ),
+            partial(readings.revenue_kpis, currency=currency),
+            revenue_kpis,
+        ),
+        ChartSpec(
+            "revenue_retention",
+            Texts(
+                "Net MRR retention by first-paid-month cohort",
+                "Months since the first paid month",
+                "First paid month (accounts)",
+                "MRR of each cohort of new paying accounts n months later, as a share of "
+                "their first month's MRR (expansion and reactivation included, churned "
+                "accounts as 0); months not over yet are blank.",
+                "No paying cohort yet",
+            ),
+            readings.revenue_retention,
+            revenue_retention_heatmap,
+            wide=True,
+        ),
+        ChartSpec(
             "nps",
             Texts(
                 "Net Promoter Score by month",
@@ -586,6 +748,21 @@ def chart_specs(currency: str | None) -> tuple[ChartSpec, ...]:
             ),
             readings.health,
             health_bands,
+        ),
+        ChartSpec(
+            "at_risk_accounts",
+            Texts(
+                "Paying accounts most at risk",
+                "Paying account",
+                "Ranked by expected MRR loss",
+                "Paying accounts with the highest expected MRR loss next month (churn "
+                "probability × MRR, from churn_risk_scores; the model and its backtest are in "
+                "churn_model_evaluation), with account health and the reasons behind them.",
+                "No paying account",
+            ),
+            partial(readings.at_risk_accounts, currency=currency),
+            at_risk_table,
+            wide=True,
         ),
         ChartSpec(
             "aha",

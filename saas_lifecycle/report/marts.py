@@ -18,6 +18,22 @@ from saas_lifecycle import settings
 # Weeks after sign-up shown in the retention heatmap (a quarter).
 HEATMAP_WEEKS = 12
 
+# Months after the first paid month shown in the revenue retention heatmap (a year).
+HEATMAP_MONTHS = 12
+# Paying accounts listed in the at-risk table (highest expected MRR loss first).
+AT_RISK_ROWS = 15
+# Without the churn model's marts (a Spark build: README, "Running on a cluster") the
+# at-risk table ranks paying accounts by MRR at risk, with no probability.
+AT_RISK_WITHOUT_MODEL = f"""
+    select account_id, persona, cast(current_mrr as double) as current_mrr, health_score,
+        health_band, cast(null as double) as churn_probability,
+        cast(null as double) as expected_mrr_loss, cast(null as varchar) as top_drivers,
+        top_risk_reasons
+    from marts.account_health where is_paying
+    order by mrr_at_risk desc, health_score nulls first, account_id
+    limit {AT_RISK_ROWS}
+"""
+
 # Chart key -> (the mart it reads, the query).
 QUERIES: dict[str, tuple[str, str]] = {
     "retention": (
@@ -91,6 +107,36 @@ QUERIES: dict[str, tuple[str, str]] = {
         from marts.nps_monthly where segment_type = 'all' order by month
     """,
     ),
+    "revenue_kpis": (
+        "revenue_kpis_monthly",
+        """
+        select month, cast(arr as double) as arr, cast(ending_mrr as double) as ending_mrr,
+            paying_accounts_end, arpa, quick_ratio, net_revenue_retention, is_complete
+        from marts.revenue_kpis_monthly order by month
+    """,
+    ),
+    "revenue_retention": (
+        "revenue_retention_cohorts",
+        f"""
+        select cohort_month, months_since, cohort_accounts,
+            cast(cohort_starting_mrr as double) as cohort_starting_mrr,
+            cast(mrr as double) as mrr, net_mrr_retention, logo_retention, is_complete
+        from marts.revenue_retention_cohorts where months_since <= {HEATMAP_MONTHS}
+        order by cohort_month, months_since
+    """,
+    ),
+    "at_risk_accounts": (
+        "churn_risk_scores",
+        f"""
+        select scores.account_id, health.persona, cast(scores.current_mrr as double) as current_mrr,
+            health.health_score, health.health_band, scores.churn_probability,
+            scores.expected_mrr_loss, scores.top_drivers, health.top_risk_reasons
+        from marts.churn_risk_scores as scores
+        inner join marts.account_health as health on scores.account_id = health.account_id
+        order by scores.expected_mrr_loss desc nulls last, scores.account_id
+        limit {AT_RISK_ROWS}
+    """,
+    ),
     "health": (
         "customer_health",
         """
@@ -157,13 +203,16 @@ def load_marts(database: Path) -> MartsSnapshot:
         raise MartsMissingError(f"no published database at {database}: run `lifecycle run` first")
     with duckdb.connect(str(database), read_only=True) as con:
         counts = _row_counts(con)
-        missing = sorted({mart for mart, _ in QUERIES.values()} - set(counts))
+        queries = dict(QUERIES)
+        if "churn_risk_scores" not in counts:
+            queries["at_risk_accounts"] = ("account_health", AT_RISK_WITHOUT_MODEL)
+        missing = sorted({mart for mart, _ in queries.values()} - set(counts))
         if missing:
             raise MartsMissingError(
                 f"{database} has no mart(s) {', '.join(missing)} in schema"
                 f" {settings.MARTS_SCHEMA}: run `lifecycle run` first"
             )
-        frames = {key: con.execute(sql).df() for key, (_, sql) in QUERIES.items()}
+        frames = {key: con.execute(sql).df() for key, (_, sql) in queries.items()}
         # The served file records the build's cut-off, zone and reporting currency
         # (saas_lifecycle/publish.py).
         as_of = _scalar_row(

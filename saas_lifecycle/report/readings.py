@@ -244,27 +244,24 @@ def onboarding_steps(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
 
 
 def onboarding(frame: pd.DataFrame) -> str:
-    """First and last step's completion and the largest drop between consecutive steps."""
+    """Each step's completion is its own share of sign-ups (steps count in any order, so
+    a later step may be done by more users than an earlier one): the most and least done."""
     if frame.empty:
         return "No sign-ups yet: onboarding_funnel has no rows."
     steps, use_complete = onboarding_steps(frame)
     signups = int(steps["signups"].iloc[0])
     scope = "in complete cohorts" if use_complete else "(cohorts still inside their window)"
-    first, last = steps.iloc[0], steps.iloc[-1]
+    first = steps.iloc[0]
     sentence = f"Of {signups:,} sign-ups {scope}, {percent(first['completion_rate'])} did "
     sentence += f"{first['step_name']}"
-    if len(steps) == 1:
+    valued = steps.dropna(subset=["completion_rate"])
+    if len(steps) == 1 or valued.empty:
         return sentence + "."
-    sentence += f" and {percent(last['completion_rate'])} {last['step_name']}"
-    drops = steps["completion_rate"].shift(1) - steps["completion_rate"]
-    if drops.isna().all() or drops.max() <= 0:
-        return sentence + "; completion never falls from one step to the next."
-    at = int(drops.idxmax())
-    before, after = steps.iloc[at - 1], steps.iloc[at]
+    least = valued.sort_values(["completion_rate", "step_order"]).iloc[0]
     return (
-        f"{sentence}; the largest drop is from {before['step_name']} "
-        f"({percent(before['completion_rate'])}) to {after['step_name']} "
-        f"({percent(after['completion_rate'])})."
+        f"{sentence}; the least done step is {least['step_name']} "
+        f"({percent(least['completion_rate'])}; steps count in any order, so this is not "
+        "a funnel)."
     )
 
 
@@ -355,23 +352,30 @@ def mrr(frame: pd.DataFrame, currency: str | None) -> str:
 
 
 def nps(frame: pd.DataFrame) -> str:
-    """The latest month's NPS with its responses, and the change from the month before."""
+    """The last complete month's NPS and its change from the month before; a running month
+    is mentioned after it, as partial."""
     if frame.empty:
         return (
             "No NPS responses: nps_monthly is empty (no survey_responses table, or no nps "
             "survey answered)."
         )
-    last = frame.iloc[-1]
-    complete = bool(last["is_complete"])
+    row, complete = latest_complete(frame)
+    position = frame.index.get_loc(row.name)
     sentence = (
-        f"NPS in {month(last['month'])}{'' if complete else ' (not over yet)'} is "
-        f"{float(last['nps']):+.0f} from {users(int(last['responses']), 'response')} "
-        f"({int(last['promoters']):,} promoters, {int(last['detractors']):,} detractors)"
+        f"NPS in {month(row['month'])}{'' if complete else ' (not over yet)'} is "
+        f"{float(row['nps']):+.0f} from {users(int(row['responses']), 'response')} "
+        f"({int(row['promoters']):,} promoters, {int(row['detractors']):,} detractors)"
     )
-    if len(frame) > 1:
-        previous = frame.iloc[-2]
-        moved = change(float(last["nps"]), float(previous["nps"]))
+    if position > 0:
+        previous = frame.iloc[position - 1]
+        moved = change(float(row["nps"]), float(previous["nps"]))
         sentence += f", {moved} from {month(previous['month'])}"
+    running = frame.iloc[position + 1 :] if complete else frame.iloc[0:0]
+    for _, later in running.iterrows():
+        sentence += (
+            f"; {month(later['month'])} so far (partial): {float(later['nps']):+.0f} from "
+            f"{users(int(later['responses']), 'response')}"
+        )
     return sentence + "."
 
 
@@ -427,6 +431,79 @@ def aha(frame: pd.DataFrame) -> str:
         f"{percent(best['retention_if_did'])} of the {users(int(best['users_did']))} who did "
         f"it in their first week were active on days 28–34, against "
         f"{percent(best['retention_if_not'])} of those who did not (correlation, not proof)."
+    )
+
+
+def revenue_kpis(frame: pd.DataFrame, currency: str | None) -> str:
+    """The last complete month's ARR, its change, ARPA and quick ratio."""
+    if frame.empty:
+        return "No revenue yet: revenue_kpis_monthly is empty (no paid subscription so far)."
+    row, complete = latest_complete(frame)
+    position = frame.index.get_loc(row.name)
+    sentence = (
+        f"ARR at the end of {month(row['month'])}{'' if complete else ' (not over yet)'} is "
+        f"{money(float(row['arr']), currency)}"
+    )
+    if position > 0:
+        before = float(frame.iloc[position - 1]["arr"])
+        if before > 0:
+            sentence += f" ({(float(row['arr']) - before) / before:+.0%} on the month before)"
+    sentence += f" from {users(int(row['paying_accounts_end']), 'paying account')}"
+    if not is_missing(row["arpa"]):
+        sentence += f", ARPA {money(float(row['arpa']), currency)}"
+    if is_missing(row["quick_ratio"]):
+        return sentence + "; no MRR was lost, so the quick ratio is undefined."
+    return (
+        f"{sentence}; quick ratio {float(row['quick_ratio']):.1f} (MRR added per unit lost; "
+        "above 1 means growth outpaces losses)."
+    )
+
+
+# Months after the first paid month a revenue retention reading quotes when cohorts have it.
+READING_MONTH = 3
+
+
+def revenue_retention(frame: pd.DataFrame) -> str:
+    """Net MRR and logo retention at month READING_MONTH (or the latest complete month
+    after the first), pooled over the complete cohorts that reached it."""
+    complete = frame[frame["is_complete"].astype(bool) & (frame["months_since"] >= 1)]
+    if complete.empty:
+        return "No cohort of paying accounts has a complete month after its first paid month yet."
+    reached = sorted(complete["months_since"].unique())
+    at = READING_MONTH if READING_MONTH in reached else int(reached[-1])
+    rows = complete[complete["months_since"] == at]
+    starting = float(rows["cohort_starting_mrr"].sum())
+    accounts = int(rows["cohort_accounts"].sum())
+    net = float(rows["mrr"].sum()) / starting if starting > 0 else None
+    logos = (
+        float((rows["logo_retention"] * rows["cohort_accounts"]).sum()) / accounts
+        if accounts
+        else None
+    )
+    return (
+        f"{users(len(rows), 'cohort')} of paying accounts ({accounts:,} accounts) keep "
+        f"{percent(net)} of their first-month MRR and {percent(logos)} of their accounts "
+        f"{users(at, 'month')} later (expansion and reactivation included)."
+    )
+
+
+def at_risk_accounts(frame: pd.DataFrame, currency: str | None) -> str:
+    """How much MRR the listed accounts are expected to lose, and the top account."""
+    if frame.empty:
+        return "No paying account at the as-of date: nothing is at risk."
+    if frame["churn_probability"].isna().all():
+        at_risk = frame[frame["health_band"].isin(["at_risk", "inactive"])]
+        return (
+            f"No churn model in this build; {users(len(at_risk), 'listed account')} are at risk "
+            f"or inactive, with {money(float(at_risk['current_mrr'].sum()), currency)} MRR."
+        )
+    top = frame.iloc[0]
+    loss = float(frame["expected_mrr_loss"].sum())
+    return (
+        f"The {users(len(frame), 'paying account')} listed are expected to lose "
+        f"{money(loss, currency)} of MRR next month; the largest expected loss is "
+        f"{top['account_id']} ({money(float(top['current_mrr']), currency)} MRR, "
+        f"{percent(top['churn_probability'])} churn probability)."
     )
 
 

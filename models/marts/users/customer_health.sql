@@ -137,24 +137,7 @@ score_components as (
     -- Points each signal takes off 100 (deficits) or adds (e-mail bonus).
     select
         *,
-        {{ var('health_inactivity_points') }} * (
-            1.0 - least(
-                cast(active_days_last_14 as double) / {{ var('health_target_active_days') }}, 1.0
-            )
-        ) as inactivity_deficit,
-        case
-            when active_days_last_14 < active_days_prior_14
-                then
-                    {{ var('health_decline_points') }}
-                    * cast(active_days_prior_14 - active_days_last_14 as double) / active_days_prior_14
-            else 0.0
-        end as decline_deficit,
-        {{ var('health_password_reset_points') }} * password_resets_last_14 as password_reset_deficit,
-        {{ var('health_help_view_points') }}
-        * least(help_views_last_30, {{ var('health_help_view_cap') }}) as help_view_deficit,
-        {{ var('health_open_ticket_points') }} * open_tickets as open_ticket_deficit,
-        {{ var('health_email_click_points') }}
-        * least(email_clicks_last_90, {{ var('health_email_click_cap') }}) as email_bonus
+        {{ health_score_components() }}
 
     from signals
 
@@ -164,21 +147,7 @@ scored as (
 
     select
         *,
-        cast(
-            greatest(
-                least(
-                    100.0
-                    - inactivity_deficit
-                    - decline_deficit
-                    - password_reset_deficit
-                    - help_view_deficit
-                    - open_ticket_deficit
-                    + email_bonus,
-                    100.0
-                ),
-                0.0
-            ) as double
-        ) as health_score
+        {{ health_score_from_components() }} as health_score
 
     from score_components
 
@@ -196,11 +165,7 @@ final as (
         open_tickets,
         email_clicks_last_90,
         health_score,
-        case
-            when health_score >= {{ var('health_healthy_min_score') }} then 'healthy'
-            when health_score >= {{ var('health_neutral_min_score') }} then 'neutral'
-            else 'at_risk'
-        end as health_band,
+        {{ health_band_of('health_score') }} as health_band,
         -- Only the signals that took points off, in a fixed order; null when none did.
         nullif(
             concat_ws(
