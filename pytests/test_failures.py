@@ -178,6 +178,9 @@ def test_database_parent_is_a_file(
 def test_held_read_write_connection(
     warehouse: Warehouse, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Another process (say a dbt session on the `duckdb` target) holds the build state. A
+    reader of the served file cannot block a run: the publish renames a new file over it."""
+    state = warehouse.database.with_name("x.state.duckdb")
     before = sha(warehouse.database)
     runs = len(history(warehouse.database))
     holder = subprocess.Popen(
@@ -186,7 +189,7 @@ def test_held_read_write_connection(
             "-c",
             "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('open', flush=True);"
             " sys.stdin.read()",
-            str(warehouse.database),
+            str(state),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -198,7 +201,7 @@ def test_held_read_write_connection(
     finally:
         holder.communicate("", timeout=60)
     line = assert_one_failure_line(capsys.readouterr().err, "lifecycle run failed: ")
-    assert f"{warehouse.database} is open for writing in another process" in line
+    assert f"{state} is open for writing in another process" in line
     assert f"process {holder.pid}" in line
     assert sha(warehouse.database) == before
     assert history(warehouse.database)[runs:][0][1] == "failed"

@@ -69,10 +69,10 @@ def test_known_names_come_from_dbt_project() -> None:
     assert set(run_vars.RANGES) <= set(known)  # no range rule for a var that does not exist
 
 
-def test_suffix_is_refused_on_duckdb_only() -> None:
-    with pytest.raises(run_vars.VarError, match="only works on a Spark target"):
-        run_vars.check_suffix_target({"build_schema_suffix": "_x"}, is_spark=False)
-    run_vars.check_suffix_target({"build_schema_suffix": "_x"}, is_spark=True)
+def test_suffix_is_refused_on_every_target() -> None:
+    with pytest.raises(run_vars.VarError, match="not for the guarded run"):
+        run_vars.check_suffix({"build_schema_suffix": "_x"})
+    run_vars.check_suffix({"build_schema_suffix": ""})
 
 
 @pytest.mark.parametrize("zone", ["UT' || 'C", "Mars/Olympus", "utc; select 1"])
@@ -130,7 +130,7 @@ def test_database_location_problems(tmp_path: Path) -> None:
         (["run", "--vars", "{mau_window_days: '7'}"], "must be an integer"),
         (["run", "--vars", "{reporting_timezone: Mars/Olympus}"], "unknown time zone"),
         (["run", "--raw-dir", "/no/such/raw/dir"], "raw data directory does not exist"),
-        (["run", "--vars", "{build_schema_suffix: _x}"], "only works on a Spark target"),
+        (["run", "--vars", "{build_schema_suffix: _x}"], "not for the guarded run"),
         (["bench", "--vars", "{incremental_lookback_days: -10}"], "must be between 0 and 366"),
     ],
 )

@@ -388,7 +388,7 @@ def test_a_failed_run_serves_nothing_and_the_next_run_rebuilds_in_full(
     code, out, err = lifecycle_run(
         served.raw, copy.published, tmp_path, "--vars", "{build_schema_suffix: _x}"
     )
-    assert code == 1 and "build_schema_suffix" in err.strip().splitlines()[-1], out + err
+    assert code == 2 and "build_schema_suffix" in err.strip().splitlines()[-1], out + err
     assert "dbt build" not in out
 
     # Fails at the staging gate after dbt wrote the state.

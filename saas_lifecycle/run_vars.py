@@ -178,17 +178,15 @@ def validate_vars(user_vars: Mapping[str, Any] | None) -> None:
         )
 
 
-def check_suffix_target(user_vars: Mapping[str, Any] | None, is_spark: bool) -> None:
-    """Refuse build_schema_suffix where the guarded run would not publish what it built.
-
-    On DuckDB the build goes to suffixed schemas while the gates and the published file
-    read the unsuffixed ones; only the Spark run builds, checks and publishes a slot.
-    """
+def check_suffix(user_vars: Mapping[str, Any] | None) -> None:
+    """The guarded run builds its own state and publishes exactly what its gates checked
+    there (DuckDB and Spark alike); a schema suffix would only make the gates and the publish
+    read other schemas. Plain dbt may use it."""
     suffix = (user_vars or {}).get("build_schema_suffix")
-    if suffix and not is_spark:
+    if suffix:
         raise VarError(
-            f"var build_schema_suffix ({suffix!r}) only works on a Spark target; on DuckDB"
-            " the run builds into a private copy and publishes it whole, so leave it unset"
+            f"var build_schema_suffix ({suffix!r}) is not for the guarded run: it builds its"
+            " own state and publishes exactly what its gates checked there; remove the var"
         )
 
 

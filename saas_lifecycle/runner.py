@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from saas_lifecycle import settings, spark_target
+from saas_lifecycle import run_vars, settings, spark_target
 from saas_lifecycle.publish import (
     BUILD_STATUS,
     PUBLISHED,
@@ -151,13 +151,11 @@ def full_refresh_reason(recorded: Mapping[str, str], wanted: Mapping[str, str]) 
 
 
 def refuse_schema_suffix(variables: Mapping[str, Any]) -> None:
-    """The guarded run builds its own state and publishes what the gates checked there; a
-    schema suffix would only make the gates and the publish read other schemas."""
-    if variables.get("build_schema_suffix"):
-        raise RunError(
-            "var build_schema_suffix is not for the guarded run: it builds its own state"
-            " and publishes exactly what its gates checked there; remove the var"
-        )
+    """run_vars.check_suffix for callers that skip the command line's checks (Dagster)."""
+    try:
+        run_vars.check_suffix(variables)
+    except run_vars.VarError as exc:
+        raise RunError(str(exc)) from None
 
 
 def prepare_build(
