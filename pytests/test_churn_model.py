@@ -141,3 +141,27 @@ def test_backtest_scores_the_last_complete_month_with_the_stored_coefficients(
     )
     assert row["test_churn_rate"] == pytest.approx(labels.mean())
     assert row["model_version"] == weights["model_version"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("auc", "baseline", "warns"),
+    [(0.61, 0.64, True), (0.64, 0.64, True), (0.70, 0.54, False), (None, 0.6, False)],
+)
+def test_the_run_warns_naming_both_aucs_when_the_model_does_not_beat_the_baseline(
+    auc: float | None, baseline: float, warns: bool
+) -> None:
+    import duckdb
+
+    from saas_lifecycle.runner import churn_model_warning
+
+    with duckdb.connect() as con:
+        assert churn_model_warning(con) is None  # not served (a Spark build): no warning
+        con.execute("create schema marts")
+        con.execute("create table marts.churn_model_evaluation (auc double, baseline_auc double)")
+        con.execute("insert into marts.churn_model_evaluation values (?, ?)", [auc, baseline])
+        warning = churn_model_warning(con)
+    if warns:
+        assert warning is not None
+        assert f"{auc:.4f}" in warning and f"{baseline:.4f}" in warning
+    else:
+        assert warning is None

@@ -474,6 +474,28 @@ def _unknown_event_names(con: Any) -> list[tuple[str, int | None]]:
     ).fetchall()
 
 
+def churn_model_warning(con: Any) -> str | None:
+    """A warning naming both AUCs when the served churn model's backtest does not beat the
+    rule-based baseline (METRICS.md: never published without one); None when it does, when
+    either AUC is unknown (too few test examples), or when the mart is not served (Spark)."""
+    import duckdb
+
+    try:
+        row = con.execute(
+            f"select auc, baseline_auc from {settings.MARTS_SCHEMA}.churn_model_evaluation"
+        ).fetchone()
+    except duckdb.CatalogException:  # no such mart (a Spark build serves none)
+        return None
+    if row is None or row[0] is None or row[1] is None or row[0] > row[1]:
+        return None
+    auc, baseline = row
+    return (
+        f"WARNING: the churn model's backtest AUC {auc:.4f} does not beat the rule-based"
+        f" baseline's AUC {baseline:.4f} (marts.churn_model_evaluation); treat"
+        " churn_risk_scores with care"
+    )
+
+
 def print_summary(database: Path) -> None:
     """Where the marts are, rows per mart (served file) and quarantine table (build state),
     unknown event names (served monitoring)."""
@@ -485,6 +507,7 @@ def print_summary(database: Path) -> None:
     with duckdb.connect(str(database), read_only=True) as con:
         marts = _row_counts(con, settings.MARTS_SCHEMA)
         unknown = _unknown_event_names(con)
+        churn_warning = churn_model_warning(con)
     state = Warehouse(database).state
     quarantine: list[tuple[str, int]] = []
     if state.exists():
@@ -504,6 +527,8 @@ def print_summary(database: Path) -> None:
         )
         for event_name, events in unknown:
             say(f"  {event_name}" + ("" if events is None else f"  ({events:,} events)"))
+    if churn_warning:
+        say(churn_warning)
 
 
 # ---------------------------------------------------------------------------- the job
