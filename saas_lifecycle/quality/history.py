@@ -154,6 +154,18 @@ def record_run(
         con.execute("commit")
 
 
+def _audit_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables the audit file holds (older files lack the newer ones)."""
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and table_catalog = current_database()",
+            [SCHEMA],
+        ).fetchall()
+    }
+
+
 def previous_volumes(audit_db: Path, runs: int = 5) -> dict[str, list[int]]:
     """Rows per raw table in the last `runs` successful runs, newest first ({} if none)."""
     import duckdb
@@ -164,14 +176,7 @@ def previous_volumes(audit_db: Path, runs: int = 5) -> dict[str, list[int]]:
     statuses = ", ".join(f"'{s}'" for s in SUCCESS_STATUSES)
     with duckdb.connect(str(audit_db), read_only=True) as con:
         schema = _schema(con)
-        tables = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? "
-                "and table_catalog = current_database()",
-                [SCHEMA],
-            ).fetchall()
-        }
+        tables = _audit_tables(con)
         if not {"validation_runs", "raw_volumes"} <= tables:
             return {}
         rows = con.execute(
@@ -206,14 +211,7 @@ def previous_daily_volumes(
     statuses = ", ".join(f"'{s}'" for s in SUCCESS_STATUSES)
     with duckdb.connect(str(audit_db), read_only=True) as con:
         schema = _schema(con)
-        tables = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? "
-                "and table_catalog = current_database()",
-                [SCHEMA],
-            ).fetchall()
-        }
+        tables = _audit_tables(con)
         if not {"validation_runs", "raw_daily_volumes"} <= tables:
             return {}
         rows = con.execute(
