@@ -145,29 +145,16 @@ def retention_heatmap(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
     labels = [f"{readings.day(start)} ({int(sizes[start]):,})" for start in grid.index]
     later = grid.drop(columns=0).stack()
     top = float(later.max()) if not later.empty else 1.0
-    figure = go.Figure(
-        go.Heatmap(
-            z=grid.to_numpy(),
-            x=[str(week) for week in grid.columns],
-            y=labels,
-            zmin=0,
-            zmax=max(top, 0.05),
-            colorscale="Blues",
-            texttemplate="%{z:.0%}",
-            textfont={"size": 10},
-            hovertemplate="Cohort %{y}<br>Week %{x}: %{z:.1%} active<extra></extra>",
-            colorbar={"title": {"text": "Active<br>(% of cohort)"}, "tickformat": ".0%"},
-            xgap=1,
-            ygap=1,
-        ),
-        layout=texts.layout(
-            height=max(HEIGHT, 160 + 22 * len(labels)),
-            yaxis={"autorange": "reversed", "type": "category"},
-            xaxis={"type": "category", "side": "top"},
-            margin={"t": 110, "l": 150},
-        ),
+    return _cohort_heatmap(
+        grid,
+        labels,
+        texts,
+        zmax=max(top, 0.05),
+        colorscale="Blues",
+        hover="Cohort %{y}<br>Week %{x}: %{z:.1%} active<extra></extra>",
+        colorbar_title="Active<br>(% of cohort)",
+        left_margin=150,
     )
-    return figure
 
 
 def active_users(frame: pd.DataFrame, texts: Texts) -> go.Figure | None:
@@ -521,18 +508,42 @@ def revenue_retention_heatmap(frame: pd.DataFrame, texts: Texts) -> go.Figure | 
     labels = [f"{readings.month(c)} ({int(sizes[c]):,})" for c in grid.index]
     values = grid.stack()
     top = float(values.max()) if not values.empty else 1.0
+    return _cohort_heatmap(
+        grid,
+        labels,
+        texts,
+        zmax=max(top, 1.0),
+        colorscale="Greens",
+        hover="Cohort %{y}<br>Month %{x}: %{z:.1%} of first-month MRR<extra></extra>",
+        colorbar_title="Net MRR<br>retention",
+        left_margin=170,
+    )
+
+
+def _cohort_heatmap(
+    grid: pd.DataFrame,
+    labels: list[str],
+    texts: Texts,
+    *,
+    zmax: float,
+    colorscale: str,
+    hover: str,
+    colorbar_title: str,
+    left_margin: int,
+) -> go.Figure:
+    """A cohort x period grid of rates as percentages, newest cohort last, periods on top."""
     return go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
-            x=[str(m) for m in grid.columns],
+            x=[str(period) for period in grid.columns],
             y=labels,
             zmin=0,
-            zmax=max(top, 1.0),
-            colorscale="Greens",
+            zmax=zmax,
+            colorscale=colorscale,
             texttemplate="%{z:.0%}",
             textfont={"size": 10},
-            hovertemplate="Cohort %{y}<br>Month %{x}: %{z:.1%} of first-month MRR<extra></extra>",
-            colorbar={"title": {"text": "Net MRR<br>retention"}, "tickformat": ".0%"},
+            hovertemplate=hover,
+            colorbar={"title": {"text": colorbar_title}, "tickformat": ".0%"},
             xgap=1,
             ygap=1,
         ),
@@ -540,7 +551,7 @@ def revenue_retention_heatmap(frame: pd.DataFrame, texts: Texts) -> go.Figure | 
             height=max(HEIGHT, 160 + 22 * len(labels)),
             yaxis={"autorange": "reversed", "type": "category"},
             xaxis={"type": "category", "side": "top"},
-            margin={"t": 110, "l": 170},
+            margin={"t": 110, "l": left_margin},
         ),
     )
 
