@@ -49,7 +49,8 @@ from saas_lifecycle import settings
 from saas_lifecycle.publish import Warehouse
 
 GOOD = {"users": 150, "days": 45, "seed": 21, "dirty_rate": 0.0, "start": date(2025, 1, 1)}
-MART_COUNT = 20
+# Every model file under models/marts builds one served mart.
+MART_COUNT = len(list((settings.REPO_ROOT / "models" / "marts").glob("*/*.sql")))
 RUN_TIMEOUT_SECONDS = 900
 # A second run on a held database must give up at once, not wait for the lock.
 FAIL_FAST_SECONDS = 30
