@@ -41,7 +41,7 @@ def dbt(work: Path, raw: Path, *args: str, variables: dict | None = None) -> dic
         {
             settings.ENV_RAW_DIR: str(raw),
             settings.ENV_TARGET: settings.DEFAULT_TARGET,
-            settings.ENV_DATABASE: str(work / "lifecycle.duckdb"),
+            settings.ENV_STATE_DATABASE: str(work / "lifecycle.duckdb"),
             settings.ENV_DUCKDB_TEMP_DIR: str(work / "spill"),
         },
     )

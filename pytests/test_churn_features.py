@@ -71,7 +71,7 @@ def _build(raw: Path, work: Path) -> pd.DataFrame:
     database = work / "warehouse.duckdb"
     env = {
         settings.ENV_RAW_DIR: str(raw),
-        settings.ENV_DATABASE: str(database),
+        settings.ENV_STATE_DATABASE: str(database),
         settings.ENV_TARGET: "duckdb",
         settings.ENV_DUCKDB_TEMP_DIR: str(work / "tmp"),
         "DBT_TARGET_PATH": str(work / "target"),

@@ -30,7 +30,7 @@ TABLE_DEFAULTS: dict[str, float] = {
     # a received day below this share of the median of the days on each side is a gap (tracks)
     "daily_volume_min_share": 0.1,
     # days whose neighbours' median is under this many events are not judged (tracks)
-    "daily_volume_min_median_events": 100,
+    "daily_volume_min_median_events": 250,
     # a table's rows below this share of the median of the previous successful runs warns
     "volume_min_share_of_previous": 0.5,
 }

@@ -37,11 +37,28 @@ def _precision_at_top_decile(test: pd.DataFrame, scores: np.ndarray) -> float:
     return float(top["churned_next_month"].mean())
 
 
+EVALUATION_COLUMNS = [
+    "as_of_date",
+    "test_outcome_month",
+    "train_examples",
+    "test_examples",
+    "test_churn_rate",
+    "auc",
+    "average_precision",
+    "brier_score",
+    "precision_at_top_decile",
+    "baseline_auc",
+    "model_version",
+]
+
+
 def model(dbt, session):  # noqa: ANN001, ANN201 (dbt's Python model signature)
     dbt.config(materialized="table")
     examples = dbt.ref("int_churn_examples").df()
     fits = dbt.ref("int_churn_model_fit").df()
     as_of_rows = dbt.ref("int_as_of").df()
+    if as_of_rows.empty:  # nothing built yet (e.g. `dbt build --empty`): no evaluation
+        return pd.DataFrame(columns=EVALUATION_COLUMNS)
     as_of = pd.Timestamp(as_of_rows["as_of_date"].iloc[0])
 
     last_complete = (as_of + pd.Timedelta(days=1)).to_period("M").to_timestamp() - pd.DateOffset(
@@ -76,4 +93,4 @@ def model(dbt, session):  # noqa: ANN001, ANN201 (dbt's Python model signature)
         if both_labels:
             row["auc"] = float(roc_auc_score(labels, scores))
             row["average_precision"] = float(average_precision_score(labels, scores))
-    return pd.DataFrame([row])
+    return pd.DataFrame([row], columns=EVALUATION_COLUMNS)

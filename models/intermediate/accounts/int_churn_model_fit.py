@@ -73,11 +73,32 @@ def _fit(train: pd.DataFrame, features: list[str], seed: int, role: str) -> pd.D
     return frame
 
 
+FIT_COLUMNS = [
+    "model_role",
+    "model_version",
+    "feature_name",
+    "feature_mean",
+    "feature_scale",
+    "coefficient",
+    "train_examples",
+    "train_churn_rate",
+    "first_example_month",
+    "last_example_month",
+    "seed",
+    "library_version",
+]
+
+
 def model(dbt, session):  # noqa: ANN001, ANN201 (dbt's Python model signature)
     dbt.config(materialized="table")
     seed = int(dbt.config.get("churn_model_seed"))
-    examples = dbt.ref("int_churn_examples").df()
-    as_of = dbt.ref("int_as_of").df()["as_of_date"].iloc[0]
+    # One row order whatever order the engine returns them in, so the floating-point sums of
+    # the fit are the same for the same input (an incremental build equals a full refresh).
+    examples = dbt.ref("int_churn_examples").df().sort_values(["account_id", "month"])
+    as_of_rows = dbt.ref("int_as_of").df()
+    if as_of_rows.empty:  # nothing built yet (e.g. `dbt build --empty`): no fit
+        return pd.DataFrame(columns=FIT_COLUMNS)
+    as_of = as_of_rows["as_of_date"].iloc[0]
     features = sorted(c for c in examples.columns if c.startswith(FEATURE_PREFIX))
 
     known = examples[examples["churned_next_month"].notna()].copy()
@@ -92,19 +113,5 @@ def model(dbt, session):  # noqa: ANN001, ANN201 (dbt's Python model signature)
         _fit(known[outcome_month < last_complete], features, seed, "backtest"),
         _fit(known, features, seed, "final"),
     ]
-    columns = [
-        "model_role",
-        "model_version",
-        "feature_name",
-        "feature_mean",
-        "feature_scale",
-        "coefficient",
-        "train_examples",
-        "train_churn_rate",
-        "first_example_month",
-        "last_example_month",
-        "seed",
-        "library_version",
-    ]
-    result = pd.concat([f for f in fits if not f.empty] or [pd.DataFrame(columns=columns)])
-    return result[columns].reset_index(drop=True)
+    result = pd.concat([f for f in fits if not f.empty] or [pd.DataFrame(columns=FIT_COLUMNS)])
+    return result[FIT_COLUMNS].reset_index(drop=True)

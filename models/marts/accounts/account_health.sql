@@ -154,7 +154,10 @@ final as (
             as {{ mrr_type() }}
         ) as mrr_at_risk,
         last_active_date,
-        {{ days_between('last_active_date', as_of_date()) }} as days_since_last_active,
+        -- bigint on every engine (Spark's datediff gives int)
+        cast(
+            {{ days_between('last_active_date', as_of_date()) }} as {{ dbt.type_bigint() }}
+        ) as days_since_last_active,
         top_risk_reasons
 
     from banded
