@@ -21,7 +21,8 @@ from repo_process import run_in_repo
 from saas_lifecycle import settings
 from saas_lifecycle.bench import raw_view, received_partitions
 
-DATASET = {"users": 120, "days": 21, "seed": 11}
+# 62 days: two month ends, so the churn model has examples with a known outcome to fit.
+DATASET = {"users": 120, "days": 62, "seed": 11}
 # Received days loaded one run at a time after the first build (the rest come at once).
 DAILY_BATCHES = 3
 INCREMENTAL_TABLES = (

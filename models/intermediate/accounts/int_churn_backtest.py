@@ -57,7 +57,8 @@ def model(dbt, session):  # noqa: ANN001, ANN201 (dbt's Python model signature)
     examples = dbt.ref("int_churn_examples").df()
     fits = dbt.ref("int_churn_model_fit").df()
     as_of_rows = dbt.ref("int_as_of").df()
-    if as_of_rows.empty:  # nothing built yet (e.g. `dbt build --empty`): no evaluation
+    # Nothing built yet, or no date to judge from (`dbt build --empty`): no evaluation.
+    if as_of_rows.empty or as_of_rows["as_of_date"].isna().all():
         return pd.DataFrame(columns=EVALUATION_COLUMNS)
     as_of = pd.Timestamp(as_of_rows["as_of_date"].iloc[0])
 

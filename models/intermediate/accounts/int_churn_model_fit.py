@@ -96,7 +96,8 @@ def model(dbt, session):  # noqa: ANN001, ANN201 (dbt's Python model signature)
     # the fit are the same for the same input (an incremental build equals a full refresh).
     examples = dbt.ref("int_churn_examples").df().sort_values(["account_id", "month"])
     as_of_rows = dbt.ref("int_as_of").df()
-    if as_of_rows.empty:  # nothing built yet (e.g. `dbt build --empty`): no fit
+    # Nothing built yet, or no date to judge from (`dbt build --empty`): no fit.
+    if as_of_rows.empty or as_of_rows["as_of_date"].isna().all():
         return pd.DataFrame(columns=FIT_COLUMNS)
     as_of = as_of_rows["as_of_date"].iloc[0]
     features = sorted(c for c in examples.columns if c.startswith(FEATURE_PREFIX))

@@ -86,12 +86,13 @@ top_drivers as (
 
     select
         account_id,
-        concat_ws(
+        -- No positive term at all: null, not an empty string.
+        nullif(concat_ws(
             '; ',
             max(case when driver_rank = 1 then driver end),
             max(case when driver_rank = 2 then driver end),
             max(case when driver_rank = 3 then driver end)
-        ) as top_drivers
+        ), '') as top_drivers
 
     from ranked_drivers
     group by account_id
