@@ -36,6 +36,7 @@ TINY = {"users": 200, "days": 45, "seed": 17}
 # quarantine threshold (see test_run_e2e.py); these tests are about the orchestration.
 TINY_VARS = "{quarantine_max_share: 1}"
 GX = "great_expectations"
+SELECTOR_TAG = "dagster_dbt/selector"  # where dagster-dbt records an asset's dbt selector
 JOB = "lifecycle_nightly"
 
 
@@ -61,8 +62,10 @@ def tiny_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run_nightly(defs: Definitions, raw: Path, database: Path) -> ExecuteInProcessResult:
-    config = {"raw_dir": str(raw), "database": str(database), "dbt_vars": TINY_VARS}
+def run_nightly(
+    defs: Definitions, raw: Path, database: Path, dbt_vars: str = TINY_VARS
+) -> ExecuteInProcessResult:
+    config = {"raw_dir": str(raw), "database": str(database), "dbt_vars": dbt_vars}
     return defs.resolve_job_def(JOB).execute_in_process(
         run_config={"resources": {"lifecycle": {"config": config}}},
         instance=DagsterInstance.ephemeral(),
@@ -115,6 +118,9 @@ def test_every_dbt_model_is_an_asset_with_its_checks(location: SimpleNamespace) 
     assert schedule.job_name == JOB
     layer = defs.resolve_assets_def(AssetKey(["marts", "dim_users"]))
     assert layer.op.retry_policy is not None and layer.op.retry_policy.max_retries >= 1
+    # The marts layer is selectors.yml's marts_only, as in `lifecycle run` (the staging
+    # layer's select string equals staging_only: test_dbt_docs.py).
+    assert layer.op.tags.get(SELECTOR_TAG) == "marts_only"
 
 
 @pytest.mark.e2e
@@ -145,12 +151,52 @@ def test_nightly_job_builds_checks_and_publishes(
 
 
 @pytest.mark.e2e
+def test_a_failure_on_support_tickets_holds_back_only_the_marts_that_read_them(
+    location: SimpleNamespace, tiny_raw: Path, tmp_path: Path
+) -> None:
+    """The generator puts bad rows in every table; with no tolerance on support tickets the
+    staging gate fails there. The marts that read tickets keep their served version (never
+    published yet, so none) and their `served/` assets are not materialized; every other
+    mart is published; the run fails, as `lifecycle run` exits 1."""
+    database = tmp_path / "lifecycle.duckdb"
+    strict_tickets = (
+        "{quarantine_max_share: 1, quality_table_thresholds:"
+        " {support_tickets: {quarantine_max_share: 0, quality_min_bad_rows: 1}}}"
+    )
+    result = run_nightly(location.defs, tiny_raw, database, strict_tickets)
+
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    share = "support_tickets.quarantined_share"  # a check on the quarantine summary
+    tickets = [e for e in failed if share in str(e.metadata.get("failed_expectations"))]
+    assert [(e.check_name, e.severity) for e in tickets] == [(GX, AssetCheckSeverity.WARN)]
+    assert all(e.severity == AssetCheckSeverity.WARN for e in failed)
+
+    marts = {n["name"] for n in location.manifest["nodes"].values() if n["schema"] == "marts"}
+    served = {key.path[-1] for key in materialized(result) if key.path[0] == "served"}
+    held = marts - served
+    assert {"customer_health", "account_health"} <= held
+    assert {"active_users_daily", "retention_cohorts", "mrr_movements_monthly"} <= served
+    assert AssetKey(["marts", "customer_health"]) in materialized(result)  # in the state
+    with duckdb.connect(str(database), read_only=True) as con:
+        status = dict(con.execute("select mart, status from monitoring.mart_status").fetchall())
+        tables = {t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()}  # fmt: skip
+    assert status == {**dict.fromkeys(served, "fresh"), **dict.fromkeys(held, "held_back")}
+    assert tables == served
+    assert audit_statuses(database) == [(result.run_id, "held_back")]
+
+
+@pytest.mark.e2e
 def test_failing_blocking_check_stops_downstream_assets(
     location: SimpleNamespace, tiny_raw: Path, tmp_path: Path
 ) -> None:
+    """Every mart reads the events (their as-of date is the last active day): a failure on
+    tracks reaches every mart, so nothing downstream runs and nothing is published."""
     raw = tmp_path / "raw"
     shutil.copytree(tiny_raw, raw)
-    for path in (raw / "users").rglob("*.parquet"):  # the schema holds, the rows are gone
+    for path in (raw / "tracks").rglob("*.parquet"):  # the schema holds, the rows are gone
         pq.write_table(pq.read_table(path).slice(0, 0), path)
     database = tmp_path / "lifecycle.duckdb"
 
@@ -159,9 +205,9 @@ def test_failing_blocking_check_stops_downstream_assets(
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [(e.asset_key, e.check_name, e.severity) for e in failed] == [
-        (AssetKey(["raw", "users"]), GX, AssetCheckSeverity.ERROR)
+        (AssetKey(["raw", "tracks"]), GX, AssetCheckSeverity.ERROR)
     ]
-    assert "users.has_rows" in str(failed[0].metadata["failed_expectations"])
+    assert "tracks.has_rows" in str(failed[0].metadata["failed_expectations"])
     # The raw tables were read; no dbt model ran, nothing was published.
     assert materialized(result) == {AssetKey(["raw", table]) for table in RAW_TABLES}
     assert not database.exists()

@@ -578,10 +578,15 @@ class Gates:
     failures reach (stopping the run when that is every mart), and records every result
     (failed runs too) in the audit database and the Data Docs."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
+    def __init__(
+        self, warehouse: Warehouse, manifest: Callable[[], Mapping[str, Any]] | None = None
+    ) -> None:
         from saas_lifecycle.quality import acknowledgements
 
         self.warehouse = warehouse
+        # Where the dbt manifest (the lineage that says which marts a failure reaches) is
+        # read from when a failure needs it: this run's dbt target, or the code location's.
+        self.manifest = manifest or load_manifest
         self.run_id = new_run_id()
         self.started_at = datetime.now(UTC)
         self.validations: list[LayerValidation] = []
@@ -621,7 +626,7 @@ class Gates:
             f" {names}{f' and {more} more' if more > 0 else ''}"
         )
         self.failures.append(reason)
-        manifest = load_manifest()
+        manifest = self.manifest()
         marts = set(marts_of(manifest))
         self.held_back = held_back_marts(self.validations, manifest)
         if not marts or marts <= set(self.held_back):

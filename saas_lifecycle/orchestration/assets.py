@@ -2,9 +2,11 @@
 
 raw tables (schema check, raw suite) -> dbt seeds, staging, quarantine, monitoring (with
 their dbt tests) -> staging suite -> dbt intermediate, marts, semantic (with their dbt
-tests) -> marts suite -> publish. Every suite's blocking expectations and every dbt test
-of `error` severity stop what is downstream, so the publish asset only runs when all
-passed; a build that stopped is never published.
+tests) -> marts suite -> publish. A dbt test of `error` severity stops what is downstream,
+and so does a suite's blocking failure that reaches every mart: a build that stopped is
+never published. A blocking failure that reaches only some marts holds those back at their
+served version (not materialized as `served/<mart>`), publishes the others and fails the
+run, as `lifecycle run` does.
 
 No `from __future__ import annotations` here: Dagster checks the type of each asset
 function's `context` annotation, which must be a class, not a string.
@@ -28,12 +30,12 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     RetryPolicy,
-    asset,
     multi_asset,
     multi_asset_check,
 )
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 
+from saas_lifecycle import settings
 from saas_lifecycle.contract import RAW_TABLES
 from saas_lifecycle.orchestration.checks import (
     check_results,
@@ -43,6 +45,7 @@ from saas_lifecycle.orchestration.checks import (
 from saas_lifecycle.orchestration.project import (
     PUBLISHED_KEY,
     RAW_GROUP,
+    SERVED_GROUP,
     LifecycleTranslator,
     raw_table_key,
 )
@@ -50,14 +53,20 @@ from saas_lifecycle.orchestration.resources import LifecycleRun
 from saas_lifecycle.quality import Layer, LayerValidation
 from saas_lifecycle.runner import (
     FAILED_STATUSES,
+    MARTS_LAYER,
     UNIT_TEST_EXCLUSION,
+    describe_held_back,
     patched_environ,
 )
 
-# The layers of runner.STAGING_LAYER and runner.MARTS_LAYER, plus the semantic layer's
-# time spine (models/semantic) in the second.
+# The two layers are selectors.yml's named selections, as in `lifecycle run`
+# (runner.STAGING_LAYER and runner.MARTS_LAYER). dagster-dbt 0.29 cannot evaluate a
+# selector with cautious indirect selection (its manifest stand-in has no test parents: a
+# TypeError when the code location loads), so the first layer is staging_only written as a
+# select string, run with cautious indirect selection; test_dbt_docs.py checks that both
+# select the same nodes.
 STAGING_SELECT = "resource_type:seed staging quarantine monitoring"
-MARTS_SELECT = "intermediate marts semantic"
+MARTS_SELECTOR = MARTS_LAYER[1]
 
 # A dbt node error whose message matches is the machine's, not the data's: another process
 # holding the DuckDB file, or an I/O hiccup. Retried with backoff; anything else is not.
@@ -108,7 +117,7 @@ def raw_tables_asset() -> AssetsDefinition:
             previous_volumes(lifecycle.warehouse.audit),
             lifecycle.variables(),
         )
-        lifecycle.keep(validation, volumes)
+        stops = lifecycle.gate(validation, volumes)
         _log_validation(context, validation)
         for name in RAW_TABLES:
             yield MaterializeResult(
@@ -121,7 +130,7 @@ def raw_tables_asset() -> AssetsDefinition:
                 },
             )
         yield from check_results(
-            validation, raw_expectation_asset, context.selected_asset_check_keys
+            validation, raw_expectation_asset, context.selected_asset_check_keys, stops
         )
 
     return raw_tables
@@ -131,14 +140,21 @@ def raw_tables_asset() -> AssetsDefinition:
 
 
 def dbt_layer(
-    project: DbtProject, name: str, select: str, indirect_selection: str | None = None
+    project: DbtProject,
+    name: str,
+    *,
+    select: str = "fqn:*",
+    selector: str | None = None,
+    indirect_selection: str | None = None,
 ) -> AssetsDefinition:
-    """One dbt build of a layer: an asset per seed and model, an asset check per dbt test."""
+    """One dbt build of a layer (a select string, or a named selection of selectors.yml):
+    an asset per seed and model, an asset check per dbt test."""
 
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         select=select,
+        selector=selector,
         name=name,
         dagster_dbt_translator=LifecycleTranslator(),
         retry_policy=DBT_RETRY_POLICY,
@@ -148,6 +164,7 @@ def dbt_layer(
     ) -> Iterator[Any]:
         variables = lifecycle.variables()
         # Unit tests pin logic with the default vars; they run in the test suite (runner.py).
+        # The selectors exclude them; a subset of assets is run with --select, hence this.
         args = ["build", *UNIT_TEST_EXCLUSION, *lifecycle.dbt_flags()]
         if variables:
             args += ["--vars", json.dumps(variables)]
@@ -203,10 +220,10 @@ def great_expectations_checks(
         from saas_lifecycle.quality.validate import validate_database
 
         validation = validate_database(lifecycle.build_database(), layer, lifecycle.variables())
-        lifecycle.keep(validation)
+        stops = lifecycle.gate(validation)
         _log_validation(context, validation)
         yield from check_results(
-            validation, assets_by_expectation.get, context.selected_asset_check_keys
+            validation, assets_by_expectation.get, context.selected_asset_check_keys, stops
         )
 
     return suite
@@ -225,28 +242,70 @@ def _log_validation(context: Any, validation: LayerValidation) -> None:
 
 
 def publish_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
-    """Publish the build once everything upstream was built and passed its blocking checks."""
+    """Publish the build once everything upstream was built and passed its blocking checks.
 
-    @asset(
-        key=PUBLISHED_KEY,
-        deps=upstream,
+    `published_warehouse` is the served file and Parquet set; `served/<mart>` is each mart
+    BI reads. A mart that a blocking failure reaches keeps its served version: its
+    `served/<mart>` is not materialized, the other marts are, and the step then fails, so
+    the run alerts as `lifecycle run` exits 1 (runner.Gates, quality/impact.py).
+    """
+    served = {served_key(key): key for key in upstream if key.path[0] == settings.MARTS_SCHEMA}
+
+    @multi_asset(
+        name="publish",
         group_name="publish",
-        kinds={"duckdb", "parquet"},
-        description="The served warehouse BI reads (marts and monitoring only) and the marts"
-        " as Parquet: written fresh from the build state and switched in with one atomic"
-        " rename each, only when every blocking check upstream passed"
-        " (write-audit-publish, saas_lifecycle/publish.py).",
+        specs=[
+            AssetSpec(
+                PUBLISHED_KEY,
+                deps=list(upstream),
+                kinds={"duckdb", "parquet"},
+                description="The served warehouse BI reads (marts and monitoring only) and the"
+                " marts as Parquet: written fresh from the build state and switched in with one"
+                " atomic rename each, only when every blocking check upstream passed or held"
+                " back only some marts (write-audit-publish, saas_lifecycle/publish.py).",
+            ),
+            *(
+                AssetSpec(
+                    key,
+                    deps=[mart],
+                    kinds={"duckdb", "parquet"},
+                    skippable=True,
+                    description=f"marts.{mart.path[-1]} as BI reads it in the served file"
+                    " and Parquet set; not materialized when a blocking failure upstream"
+                    " holds it back at its last good version.",
+                )
+                for key, mart in served.items()
+            ),
+        ],
     )
-    def published_warehouse(lifecycle: LifecycleRun) -> MaterializeResult:
+    def publish(lifecycle: LifecycleRun) -> Iterator[MaterializeResult]:
         result = lifecycle.publish()
-        return MaterializeResult(
+        held_back = lifecycle.held_back()
+        yield MaterializeResult(
+            asset_key=PUBLISHED_KEY,
             metadata={
                 "path": MetadataValue.path(str(result.database)),
                 "parquet": MetadataValue.path(str(result.parquet)),
                 "mart_rows": MetadataValue.json(result.marts),
+                "held_back": MetadataValue.json(held_back),
                 "audit_database": MetadataValue.path(str(lifecycle.warehouse.audit)),
                 "data_docs": MetadataValue.path(str(lifecycle.warehouse.data_docs)),
-            }
+            },
         )
+        for key, mart in served.items():
+            name = mart.path[-1]
+            if name not in held_back:
+                yield MaterializeResult(asset_key=key, metadata={"rows": result.marts.get(name)})
+        if held_back:
+            raise Failure(
+                f"{'; '.join(lifecycle.failures())}; the other marts were published, held"
+                f" back: {describe_held_back(held_back)}",
+                allow_retries=False,
+            )
 
-    return published_warehouse
+    return publish
+
+
+def served_key(mart: AssetKey) -> AssetKey:
+    """`served/<mart>` for the dbt asset `marts/<mart>`."""
+    return AssetKey([SERVED_GROUP, mart.path[-1]])

@@ -1,11 +1,15 @@
 """Great Expectations validations as Dagster asset checks.
 
 Every asset a suite validates gets one blocking check, `great_expectations`, that runs
-that asset's expectations (saas_lifecycle/quality/suites.py): it passes when all pass;
-when an `error` expectation fails it fails with ERROR severity, and Dagster runs nothing
-downstream of the asset; when only `warn` expectations fail it fails with WARN severity,
-a warning that blocks nothing. An expectation is on the relation its queries read first
-(staging and marts) or on the raw table it is named after (raw).
+that asset's expectations (saas_lifecycle/quality/suites.py): it passes when all pass.
+A failing `error` expectation is judged as `lifecycle run` judges it (runner.Gates): when
+the run's blocking failures reach every mart, the check fails with ERROR severity and
+Dagster runs nothing downstream of the asset; when they reach only some marts, it fails
+with WARN severity, the graph goes on, and the publish step keeps those marts at their
+served version, then fails the run. Failing `warn` expectations, and acknowledged
+failures, fail with WARN severity, a warning that blocks nothing. An expectation is on the
+relation its queries read first (staging and marts) or on the raw table it is named after
+(raw).
 """
 
 from __future__ import annotations
@@ -61,8 +65,9 @@ def check_specs(assets: Iterable[AssetKey], layer: str) -> list[AssetCheckSpec]:
             asset=key,
             blocking=True,
             description=f"The {layer} Great Expectations suite's expectations on this asset"
-            " (saas_lifecycle/quality/suites.py): a failing `error` expectation stops every"
-            " downstream asset, a failing `warn` one is reported.",
+            " (saas_lifecycle/quality/suites.py): a failing `error` expectation holds back the"
+            " served marts downstream (every downstream asset when it reaches every mart), a"
+            " failing `warn` one is reported.",
         )
         for key in sorted(set(assets), key=lambda k: k.to_user_string())
     ]
@@ -72,8 +77,14 @@ def check_results(
     validation: LayerValidation,
     asset_of: Callable[[str], AssetKey | None],
     selected: Iterable[AssetCheckKey],
+    stops: bool,
 ) -> Iterator[AssetCheckResult]:
     """One result per selected check, from the outcomes of the expectations on its asset.
+
+    `stops`: the run's blocking failures reach every mart, so a blocking failure fails its
+    check with ERROR severity and Dagster runs nothing downstream. Otherwise it holds back
+    only the marts it reaches, at publish (assets.publish_asset), and fails with WARN
+    severity so that the rest of the graph runs, as `lifecycle run` does.
 
     An outcome that maps to no asset would be a suite change this module does not know:
     it fails the step rather than let a blocking failure go unreported.
@@ -93,19 +104,22 @@ def check_results(
         )
     for check_key in sorted(selected, key=lambda k: k.asset_key.to_user_string()):
         if check_key.name == GX_CHECK_NAME:
-            yield _result(check_key.asset_key, by_asset.get(check_key.asset_key, []))
+            yield _result(check_key.asset_key, by_asset.get(check_key.asset_key, []), stops)
 
 
-def _result(asset: AssetKey, outcomes: Sequence[ExpectationOutcome]) -> AssetCheckResult:
+def _result(
+    asset: AssetKey, outcomes: Sequence[ExpectationOutcome], stops: bool
+) -> AssetCheckResult:
     failed = [o for o in outcomes if not o.success]
-    blocking = [o for o in failed if o.severity == "error"]
+    blocking = [o for o in failed if o.blocks]  # acknowledged failures are warnings
     warnings = len(failed) - len(blocking)
+    held = " (the marts downstream keep their served version)" if blocking and not stops else ""
     return AssetCheckResult(
         asset_key=asset,
         check_name=GX_CHECK_NAME,
         passed=not failed,
-        severity=AssetCheckSeverity.WARN if failed and not blocking else AssetCheckSeverity.ERROR,
-        description=f"{len(outcomes)} expectation(s): {len(blocking)} blocking failure(s),"
+        severity=AssetCheckSeverity.ERROR if blocking and stops else AssetCheckSeverity.WARN,
+        description=f"{len(outcomes)} expectation(s): {len(blocking)} blocking failure(s){held},"
         f" {warnings} warning(s)",
         metadata={
             "expectations": MetadataValue.md(_table(outcomes)),

@@ -18,7 +18,7 @@ from dagster import (
 from dagster_dbt import DbtProject
 
 from saas_lifecycle.orchestration.assets import (
-    MARTS_SELECT,
+    MARTS_SELECTOR,
     STAGING_SELECT,
     dbt_layer,
     great_expectations_checks,
@@ -39,8 +39,10 @@ def build_definitions(project: DbtProject) -> Definitions:
     manifest = json.loads(project.manifest_path.read_text())
     # Staging tests whose other parent is a later model wait for the second layer, as in
     # `lifecycle run` (cautious indirect selection).
-    staging = dbt_layer(project, "dbt_staging_layer", STAGING_SELECT, "cautious")
-    marts = dbt_layer(project, "dbt_marts_layer", MARTS_SELECT)
+    staging = dbt_layer(
+        project, "dbt_staging_layer", select=STAGING_SELECT, indirect_selection="cautious"
+    )
+    marts = dbt_layer(project, "dbt_marts_layer", selector=MARTS_SELECTOR)
     # The suites' expectation names do not depend on the vars, only their thresholds do.
     staging_checks = great_expectations_checks("staging", expectation_assets(staging_suite({})))
     marts_checks = great_expectations_checks(

@@ -28,6 +28,8 @@ PROJECT_SOURCES = (
 RAW_GROUP = "raw"
 # The asset that publishes the build (the published DuckDB file).
 PUBLISHED_KEY = AssetKey(["published_warehouse"])
+# The key prefix of the marts as served (assets.publish_asset), one asset per mart.
+SERVED_GROUP = "served"
 
 
 def dbt_executable() -> str:

@@ -13,6 +13,7 @@ per file).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,11 +25,12 @@ from dagster import ConfigurableResource, Failure, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 from saas_lifecycle import settings
-from saas_lifecycle.orchestration.project import PUBLISHED_KEY
+from saas_lifecycle.orchestration.project import PUBLISHED_KEY, artifacts_dir
 from saas_lifecycle.publish import LockedError, PublishResult, Warehouse, exclusive, publish
 from saas_lifecycle.quality import LayerValidation
 from saas_lifecycle.runner import (
     Gates,
+    RunError,
     dbt_environ,
     dbt_vars,
     parse_date,
@@ -57,11 +59,15 @@ class RunState:
     published: bool = False
     variables: dict[str, Any] = field(default_factory=dict)
 
+    # Why the run stops (its blocking failures reach every mart), once a gate said so.
+    stopped: str | None = None
+
     @property
     def status(self) -> str:
-        """The run's status in the audit database (only `success` is a volume baseline)."""
+        """The run's status in the audit database (only `success` is a volume baseline):
+        `held_back` when it published but kept some marts at their served version."""
         if self.published:
-            return "success"
+            return self.gates.status
         return "failed" if self.publishes else "unpublished"
 
 
@@ -107,7 +113,7 @@ class LifecycleRun(ConfigurableResource):
         raw_dir = resolve_raw_dir(Path(self.raw_dir) if self.raw_dir else None)
         try:
             with exclusive(warehouse):
-                gates = Gates(warehouse)
+                gates = Gates(warehouse, manifest=_code_location_manifest)
                 selection = context.run.asset_selection if context.run else None
                 if context.run is not None:  # audit rows and Data Docs name the Dagster run
                     gates.run_id = context.run.run_id
@@ -181,18 +187,40 @@ class LifecycleRun(ConfigurableResource):
         """
         return dbt_environ(self.state.raw_dir, self.build_database(), settings.DEFAULT_TARGET)
 
-    def keep(self, validation: LayerValidation, raw_volumes: dict[str, int] | None = None) -> None:
-        """Keep a layer's validation (and the raw volumes) for the audit database."""
+    def gate(self, validation: LayerValidation, raw_volumes: dict[str, int] | None = None) -> bool:
+        """Judge a layer's validation as `lifecycle run` does (runner.Gates: acknowledgements
+        applied, the marts its blocking failures reach held back) and keep it, with the raw
+        volumes, for the audit database. True when the run must stop: the failures reach
+        every mart. Otherwise the held-back marts keep their served version at publish."""
         state = self.state
-        state.gates.validations.append(validation)
         if raw_volumes is not None:
             state.gates.raw_volumes = dict(raw_volumes)
+        try:
+            state.gates.check(validation)
+        except RunError as exc:
+            state.stopped = str(exc)
+        return state.stopped is not None
 
     def publish(self) -> PublishResult:
         """Serve the state's marts: a fresh served file and Parquet set, each switched in
         with one atomic rename (saas_lifecycle/publish.py)."""
         state = self.state
         # The next run compares its vars with these to decide on a full refresh.
-        result = publish(state.warehouse, state.gates.run_id, {}, state.build_settings)
+        result = publish(
+            state.warehouse, state.gates.run_id, state.gates.held_back, state.build_settings
+        )
         state.published = True
         return result
+
+    def held_back(self) -> dict[str, str]:
+        """mart -> the gate that holds it back in this run (none when all are fresh)."""
+        return dict(self.state.gates.held_back)
+
+    def failures(self) -> list[str]:
+        """The blocking failures of this run so far, one line each."""
+        return list(self.state.gates.failures)
+
+
+def _code_location_manifest() -> dict[str, Any]:
+    """The code location's dbt manifest (project.py parsed it when the definitions loaded)."""
+    return json.loads((artifacts_dir() / "manifest.json").read_text())
