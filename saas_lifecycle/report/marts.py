@@ -164,6 +164,18 @@ class MartsSnapshot:
     currency: str | None
     row_counts: dict[str, int]
     frames: dict[str, pd.DataFrame] = field(repr=False)
+    # Failures of the publishing run that an operator acknowledged (acknowledgements.yml).
+    acknowledged: tuple[AcknowledgedFailure, ...] = ()
+
+
+@dataclass(frozen=True)
+class AcknowledgedFailure:
+    """A blocking expectation that failed and published as a warning, and who said why."""
+
+    layer: str
+    expectation: str
+    dates: str | None  # the days the failure is about, when it names them
+    acknowledged: str  # "<reason> (<author>)"
 
 
 class MartsMissingError(Exception):
@@ -219,6 +231,7 @@ def load_marts(database: Path) -> MartsSnapshot:
             con, "select as_of_date, reporting_timezone from monitoring.build_context"
         )
         currency = _scalar_row(con, "select reporting_currency from monitoring.build_context")
+        run = _scalar_row(con, "select run_id from monitoring.build_context")
     as_of_date, timezone = as_of if as_of else (None, None)
     if as_of_date is None and not frames["active_users"].empty:
         as_of_date = frames["active_users"]["date"].max()
@@ -229,4 +242,39 @@ def load_marts(database: Path) -> MartsSnapshot:
         currency=currency[0] if currency else None,
         row_counts=counts,
         frames=frames,
+        acknowledged=acknowledged_failures(database, run[0]) if run else (),
     )
+
+
+def acknowledged_failures(database: Path, run_id: str) -> tuple[AcknowledgedFailure, ...]:
+    """The acknowledged failures the audit database beside the served file recorded for the
+    run that published it (none when there is no audit file)."""
+    import duckdb
+
+    from saas_lifecycle.publish import Warehouse
+    from saas_lifecycle.quality.history import SCHEMA
+
+    audit = Warehouse(database).audit
+    if not audit.is_file():
+        return ()
+    path = "'" + str(audit).replace("'", "''") + "'"  # ATTACH takes no bound parameter
+    with duckdb.connect() as con:
+        con.execute(f"attach {path} as audit_file (read_only)")
+        rows = _rows_if_present(
+            con,
+            "select layer, expectation, dates, acknowledged"
+            f" from audit_file.{SCHEMA}.validation_results"
+            " where run_id = ? and acknowledged is not null order by layer, expectation",
+            [run_id],
+        )
+    return tuple(AcknowledgedFailure(*row) for row in rows)
+
+
+def _rows_if_present(con: Any, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a query on an audit table an older audit file may lack ([] then)."""
+    import duckdb
+
+    try:
+        return con.execute(sql, parameters).fetchall()
+    except (duckdb.CatalogException, duckdb.BinderException):
+        return []

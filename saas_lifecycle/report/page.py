@@ -105,6 +105,23 @@ def _links(links: DocLinks, page: Path) -> str:
     return " · ".join(parts)
 
 
+def _acknowledged(snapshot: MartsSnapshot) -> str:
+    """The publishing run's acknowledged failures: published as warnings, with the reason."""
+    if not snapshot.acknowledged:
+        return ""
+    esc = html.escape
+    items = "".join(
+        f"<li><code>[{esc(a.layer)}] {esc(a.expectation)}</code>"
+        f"{f' on {esc(a.dates)}' if a.dates else ''}: acknowledged, {esc(a.acknowledged)}</li>"
+        for a in snapshot.acknowledged
+    )
+    return (
+        '<div class="facts" id="acknowledged"><b>Acknowledged data-quality failures</b>'
+        " (published as warnings; <code>acknowledgements.yml</code>):"
+        f"<ul>{items}</ul></div>"
+    )
+
+
 def _header(snapshot: MartsSnapshot, built_at: datetime, links: DocLinks, page: Path) -> str:
     esc = html.escape
     zone = snapshot.reporting_timezone or "unknown"
@@ -122,6 +139,7 @@ def _header(snapshot: MartsSnapshot, built_at: datetime, links: DocLinks, page: 
   <p class="facts">Marts: <code>{esc(str(snapshot.database))}</code>, schema <b>marts</b>
     ({len(snapshot.row_counts)} marts, {total:,} rows)</p>
   <p class="facts">{_links(links, page)}</p>
+  {_acknowledged(snapshot)}
   <details><summary>Rows per mart</summary><ul>{counts}</ul></details>
 </header>"""
 
