@@ -67,14 +67,17 @@
     {%- endif -%}
     {%- set build_slot = 'green' if published_slot == 'blue' else 'blue' -%}
     {%- set settings = {} -%}
-    {%- set recorded = adapter.get_relation(database=none, schema='monitoring__' ~ build_slot, identifier='lifecycle_build_settings') -%}
+    {%- set recorded = adapter.get_relation(
+        database=none, schema='monitoring__' ~ build_slot, identifier='lifecycle_build_settings'
+    ) -%}
     {%- if recorded is not none -%}
         {%- for row in run_query('select name, value from ' ~ recorded).rows -%}
             {%- do settings.update({row[0]: row[1]}) -%}
         {%- endfor -%}
         {%- do adapter.drop_relation(recorded) -%}
     {%- endif -%}
-    {{ log('lifecycle-build-slot ' ~ tojson({'published': published_slot, 'build': build_slot, 'settings': settings}), info=True) }}
+    {%- set slots = {'published': published_slot, 'build': build_slot, 'settings': settings} -%}
+    {{ log('lifecycle-build-slot ' ~ tojson(slots), info=True) }}
 {%- endmacro %}
 
 {#- After every gate passed: records the slot's incremental settings (a mapping of strings),
@@ -84,10 +87,14 @@
     {%- do adapter.create_schema(api.Relation.create(schema='monitoring__' ~ slot)) -%}
     {%- set rows = [] -%}
     {%- for name, value in settings.items() -%}
-        {%- do rows.append("select '" ~ name ~ "' as name, '" ~ (value | string | replace("'", "''")) ~ "' as value") -%}
+        {%- set quoted = value | string | replace("'", "''") -%}
+        {%- do rows.append("select '" ~ name ~ "' as name, '" ~ quoted ~ "' as value") -%}
     {%- endfor -%}
     {%- if rows -%}
-        {%- do run_query('create or replace view monitoring__' ~ slot ~ '.lifecycle_build_settings as ' ~ rows | join(' union all ')) -%}
+        {%- do run_query(
+            'create or replace view monitoring__' ~ slot ~ '.lifecycle_build_settings as '
+            ~ rows | join(' union all ')
+        ) -%}
     {%- endif -%}
     {%- do adapter.create_schema(api.Relation.create(schema='monitoring')) -%}
     {%- do record_published_build(slot, run_id, published_at, false) -%}

@@ -151,8 +151,10 @@
     {%- else -%}
         {%- set latest_literal = 'cast(null as timestamp)' -%}
     {%- endif -%}
-    {%- set first_received_literal = "cast(cast('" ~ first_received ~ "' as timestamp) as date)" if first_received is not none else 'cast(null as date)' -%}
-    {%- set first_occurred_literal = "cast(cast('" ~ first_occurred ~ "' as timestamp) as date)" if first_occurred is not none else 'cast(null as date)' -%}
+    {%- set first_received_literal = "cast(cast('" ~ first_received ~ "' as timestamp) as date)"
+        if first_received is not none else 'cast(null as date)' -%}
+    {%- set first_occurred_literal = "cast(cast('" ~ first_occurred ~ "' as timestamp) as date)"
+        if first_occurred is not none else 'cast(null as date)' -%}
     {%- set replacements = {
         '__batch_loaded_at__': latest_literal,
         '__batch_first_received_date__': add_periods('day', -1 * var('incremental_lookback_days'), first_received_literal),

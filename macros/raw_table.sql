@@ -57,7 +57,9 @@
     {%- elif raw_location == 'schema' -%}
         {%- set from_clause = relation -%}
     {%- else -%}
-        {{ exceptions.raise_compiler_error("var raw_location must be 'files' or 'schema', not '" ~ raw_location ~ "'") }}
+        {{ exceptions.raise_compiler_error(
+            "var raw_location must be 'files' or 'schema', not '" ~ raw_location ~ "'"
+        ) }}
     {%- endif -%}
     (
         select

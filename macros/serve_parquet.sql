@@ -15,7 +15,12 @@
         {%- do run_query("insert overwrite directory '" ~ folder ~ "' using parquet select * from " ~ relation) -%}
         {%- do rows.update({mart: run_query('select count(*) from ' ~ relation).columns[0].values()[0] | int}) -%}
     {%- endfor -%}
-    {%- set as_of_relation = adapter.get_relation(database=none, schema='intermediate', identifier='int_as_of') -%}
-    {%- set as_of = run_query('select cast(as_of_date as string), reporting_timezone from ' ~ as_of_relation).rows[0] -%}
-    {{ log('lifecycle-export ' ~ tojson({'rows': rows, 'as_of_date': as_of[0], 'reporting_timezone': as_of[1]}), info=True) }}
+    {%- set as_of_relation = adapter.get_relation(
+        database=none, schema='intermediate', identifier='int_as_of'
+    ) -%}
+    {%- set as_of = run_query(
+        'select cast(as_of_date as string), reporting_timezone from ' ~ as_of_relation
+    ).rows[0] -%}
+    {%- set export = {'rows': rows, 'as_of_date': as_of[0], 'reporting_timezone': as_of[1]} -%}
+    {{ log('lifecycle-export ' ~ tojson(export), info=True) }}
 {%- endmacro %}
