@@ -54,15 +54,21 @@ def dbt(args: list[str], work: Path) -> str:
     return done.stdout
 
 
-@pytest.mark.e2e
-def test_docs_generate_catalogs_every_mart_with_its_lineage(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def documented(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private work dir where the models were built `--empty` and the docs generated."""
     from saas_lifecycle.generate import generate
 
-    generate(tmp_path / "raw", **TINY)
-    dbt(["build", "--empty", "--resource-type", "seed", "--resource-type", "model"], tmp_path)
-    dbt(["docs", "generate", "--static"], tmp_path)
+    work = tmp_path_factory.mktemp("docs")
+    generate(work / "raw", **TINY)
+    dbt(["build", "--empty", "--resource-type", "seed", "--resource-type", "model"], work)
+    dbt(["docs", "generate", "--static"], work)
+    return work
 
-    target = tmp_path / "target"
+
+@pytest.mark.e2e
+def test_docs_generate_catalogs_every_mart_with_its_lineage(documented: Path) -> None:
+    target = documented / "target"
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
     marts = {
@@ -87,19 +93,16 @@ def test_docs_generate_catalogs_every_mart_with_its_lineage(tmp_path: Path) -> N
 
 
 @pytest.mark.e2e
-def test_dbt_conventions_groups_access_selectors_exposures_and_comments(tmp_path: Path) -> None:
+def test_dbt_conventions_groups_access_selectors_exposures_and_comments(documented: Path) -> None:
     """What a dbt user expects of the project: owners and access levels, named selectors,
     exposures that point somewhere, a description on every test (also on the Dagster
     checks) and descriptions persisted as table and column comments for BI tools."""
     import duckdb
     from dagster_dbt.asset_utils import build_dbt_specs
 
-    from saas_lifecycle.generate import generate
     from saas_lifecycle.orchestration.project import LifecycleTranslator
 
-    generate(tmp_path / "raw", **TINY)
-    dbt(["build", "--empty", "--resource-type", "seed", "--resource-type", "model"], tmp_path)
-    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    manifest = json.loads((documented / "target" / "manifest.json").read_text())
     nodes = manifest["nodes"].values()
 
     # Groups with owners; intermediate models protected, marts public.
@@ -139,17 +142,26 @@ def test_dbt_conventions_groups_access_selectors_exposures_and_comments(tmp_path
 
     # Selectors: the two layers of the run do not overlap and make up the nightly selection.
     def selected(selector: str) -> set[str]:
-        listed = dbt(["ls", "--selector", selector, "--output", "name", "--quiet"], tmp_path)
+        listed = dbt(["ls", "--selector", selector, "--output", "name", "--quiet"], documented)
         return set(listed.split())
 
     staging, marts, nightly = (selected(name) for name in ("staging_only", "marts_only", "nightly"))
     assert "stg_product__tracks" in staging and "dim_users" not in staging
     assert "dim_users" in marts and "stg_product__tracks" not in marts
     assert not staging & marts and staging | marts == nightly
+    # Dagster's staging layer is staging_only written as a select string (assets.py).
+    from saas_lifecycle.orchestration.assets import STAGING_SELECT
+
+    listed = dbt(
+        ["ls", "--select", STAGING_SELECT, "--exclude", "test_type:unit"]
+        + ["--indirect-selection", "cautious", "--output", "name", "--quiet"],
+        documented,
+    )
+    assert set(listed.split()) == staging
 
     # Descriptions persisted: a BI tool reading the warehouse sees them as comments.
     dim_users = manifest["nodes"]["model.saas_lifecycle.dim_users"]
-    with duckdb.connect(str(tmp_path / "docs.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(documented / "docs.duckdb"), read_only=True) as con:
         (table_comment,) = con.execute(
             "select comment from duckdb_tables() where schema_name = ? and table_name = ?",
             [settings.MARTS_SCHEMA, "dim_users"],

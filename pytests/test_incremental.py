@@ -24,7 +24,7 @@ from saas_lifecycle.bench import raw_view, received_partitions
 # 62 days: two month ends, so the churn model has examples with a known outcome to fit.
 DATASET = {"users": 120, "days": 62, "seed": 11}
 # Received days loaded one run at a time after the first build (the rest come at once).
-DAILY_BATCHES = 3
+DAILY_BATCHES = 2
 INCREMENTAL_TABLES = (
     "staging.stg_product__tracks",
     "quarantine.quarantine_product__tracks",

@@ -49,7 +49,7 @@ VARS = "{quarantine_max_share: 0.1, reporting_timezone: America/New_York}"
 RELATIVE_TOLERANCE = 1e-9
 TIMEOUT_SECONDS = 1500
 # Received days loaded one incremental Spark build at a time after the first build.
-DAILY_BATCHES = 3
+DAILY_BATCHES = 2
 # The incremental models and their parents (base_product__tracks); the marts rebuild from
 # them in full on every run, and the full builds prove the marts equal across engines.
 INCREMENTAL_MODELS = (

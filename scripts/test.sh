@@ -16,5 +16,8 @@ scripts/install-apt-package.sh java "the Spark tests" openjdk-17-jre-headless  #
 # Two pytest-xdist workers, one file each at a time (a file's module fixtures build its
 # warehouse once): measured ~20 % faster than one process on two cores; three were slower
 # than two. `-n 0` after the script's name runs in one process; the slowest tests are
-# listed at the end.
-run pytest -n "${LIFECYCLE_TEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"
+# listed at the end. --no-loadscope-reorder keeps the files in pytests/conftest.py's order
+# (longest first): xdist would otherwise start the files with the most tests first, and
+# the long Spark file last.
+run pytest -n "${LIFECYCLE_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder \
+  --durations=25 "$@"
