@@ -214,6 +214,46 @@ def test_failing_blocking_check_stops_downstream_assets(
     assert audit_statuses(database) == [(result.run_id, "failed")]
 
 
+@pytest.mark.e2e
+def test_a_staging_failure_that_reaches_every_mart_stops_the_build_and_the_publish(
+    location: SimpleNamespace, tiny_raw: Path, tmp_path: Path
+) -> None:
+    """A day of events whose clocks run three days ahead: quarantined at staging, a share
+    of tracks over 1 % that every mart reads. The check fails with ERROR severity, no mart
+    is built or served and nothing is published."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    raw = tmp_path / "raw"
+    shutil.copytree(tiny_raw, raw)
+    days = sorted((raw / "tracks").glob("received_date=*"))
+    day = days[len(days) // 2]  # a full day, past the slow first ones
+    for path in day.rglob("*.parquet"):
+        table = pq.read_table(path)
+        ahead = pc.add(table["received_at"], pa.scalar(3 * 86_400_000_000, pa.duration("us")))
+        column = table.schema.get_field_index("occurred_at")
+        table = table.set_column(column, "occurred_at", ahead.cast(table["occurred_at"].type))
+        pq.write_table(table, path)
+    database = tmp_path / "lifecycle.duckdb"
+    strict_tracks = (
+        "{quarantine_max_share: 1, quality_table_thresholds:"
+        " {tracks: {quarantine_max_share: 0.01}}}"
+    )
+    result = run_nightly(location.defs, raw, database, strict_tracks)
+
+    assert not result.success
+    errors = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == AssetCheckSeverity.ERROR
+    ]
+    assert [e.asset_key for e in errors] == [AssetKey(["monitoring", "quarantine_summary"])]
+    assert "tracks.quarantined_share" in str(errors[0].metadata["failed_expectations"])
+    assert not any(key.path[0] in ("marts", "served") for key in materialized(result))
+    assert not database.exists()
+    assert audit_statuses(database) == [(result.run_id, "failed")]
+
+
 def test_great_expectations_imports_in_a_process_without_main_file() -> None:
     # Dagster's run workers are spawned by multiprocessing: their __main__ has no file, like
     # `python -c` and pytest-xdist's workers. Importing GX there made pyspark exit the

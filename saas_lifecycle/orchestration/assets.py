@@ -162,6 +162,7 @@ def dbt_layer(
     def layer(
         context: AssetExecutionContext, dbt: DbtCliResource, lifecycle: LifecycleRun
     ) -> Iterator[Any]:
+        lifecycle.raise_if_stopped()
         variables = lifecycle.variables()
         # Unit tests pin logic with the default vars; they run in the test suite (runner.py).
         # The selectors exclude them; a subset of assets is run with --select, hence this.
@@ -279,6 +280,7 @@ def publish_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
         ],
     )
     def publish(lifecycle: LifecycleRun) -> Iterator[MaterializeResult]:
+        lifecycle.raise_if_stopped()
         result = lifecycle.publish()
         held_back = lifecycle.held_back()
         yield MaterializeResult(

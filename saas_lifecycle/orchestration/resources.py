@@ -212,6 +212,13 @@ class LifecycleRun(ConfigurableResource):
         state.published = True
         return result
 
+    def raise_if_stopped(self) -> None:
+        """Fail the step when a gate stopped the run. A blocking check stops only the assets
+        downstream of the asset it is on, so every later step asks too: a stopped run
+        builds and publishes nothing more, whichever asset its failing check is on."""
+        if self.state.stopped:
+            raise Failure(self.state.stopped, allow_retries=False)
+
     def held_back(self) -> dict[str, str]:
         """mart -> the gate that holds it back in this run (none when all are fresh)."""
         return dict(self.state.gates.held_back)
