@@ -87,8 +87,12 @@ def signals_raise() -> Iterator[None]:
     finally:
         _interrupts.caught()
         time.sleep(0.05)  # the main thread runs any pending handler (ignored: done) first
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        if _interrupts.signum is None:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        # Else the command is ending because of a signal: its handler stays and ignores a
+        # late copy (a redelivery still on its way), which the default handler would turn
+        # into death by SIGINT (exit -2) after the run was recorded and its line printed.
 
 
 def interrupted_line(exc: KeyboardInterrupt) -> tuple[str, int]:
