@@ -243,3 +243,31 @@ def test_unexpected_errors_are_one_line(
     monkeypatch.setenv(cli.ENV_TRACEBACK, "1")
     with pytest.raises(OSError):
         cli.main(["run", "--raw-dir", "raw"])
+
+
+def test_an_error_after_a_signal_is_the_interrupt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], run_calls: list[Any]
+) -> None:
+    """dbt may turn the signal's exception into an error of its own (cancelling a busy
+    DuckDB connection): the run still reports the interrupt, with the signal's exit code."""
+    import signal
+
+    from saas_lifecycle import failures
+
+    def terminated_in_dbt(**_: Any) -> int:
+        failures._interrupts.signum = signal.SIGTERM  # as the handler records it
+        raise RuntimeError("dbt build (staging): connection is busy with another call")
+
+    monkeypatch.setattr(runner, "run", terminated_in_dbt)
+    monkeypatch.setenv("LIFECYCLE_EMAIL_SALT", "a-real-secret")
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert cli.main(["run", "--raw-dir", "raw"]) == failures.EXIT_SIGTERM
+    finally:  # a command ended by a signal keeps its handler; this process goes on
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "lifecycle run interrupted (SIGTERM): nothing was published; the next run starts over\n"
+    )

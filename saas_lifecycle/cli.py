@@ -212,6 +212,10 @@ def _run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
             return code
         except Exception as exc:
+            if failures.received_signal():  # the signal's exception became another error
+                line, code = failures.interrupted_line(exc)
+                print(line, file=sys.stderr, flush=True)
+                return code
             if os.environ.get(ENV_TRACEBACK) == "1":
                 raise
             print(f"lifecycle run failed: {failures.reason(exc)}", file=sys.stderr, flush=True)

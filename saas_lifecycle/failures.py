@@ -95,10 +95,17 @@ def signals_raise() -> Iterator[None]:
         # into death by SIGINT (exit -2) after the run was recorded and its line printed.
 
 
-def interrupted_line(exc: KeyboardInterrupt) -> tuple[str, int]:
+def received_signal() -> bool:
+    """Whether SIGINT or SIGTERM reached the running command. A library may turn the
+    exception into an error of its own (dbt cancelling a busy DuckDB connection reports
+    "connection is busy"): the run still ended because of the signal."""
+    return _interrupts.signum is not None
+
+
+def interrupted_line(exc: BaseException) -> tuple[str, int]:
     """The message and exit code of a run stopped by a signal (which is then handled)."""
     _interrupts.caught()
-    if isinstance(exc, Terminated):
+    if isinstance(exc, Terminated) or _interrupts.signum == signal.SIGTERM:
         name, code = "SIGTERM", EXIT_SIGTERM
     else:
         name, code = "SIGINT", EXIT_SIGINT
