@@ -62,6 +62,11 @@ def tiny_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def strict_on(table: str, thresholds: str) -> str:
+    """TINY_VARS's tolerance everywhere but one raw table, which gets `thresholds`."""
+    return f"{{quarantine_max_share: 1, quality_table_thresholds: {{{table}: {{{thresholds}}}}}}}"
+
+
 def run_nightly(
     defs: Definitions, raw: Path, database: Path, dbt_vars: str = TINY_VARS
 ) -> ExecuteInProcessResult:
@@ -159,11 +164,10 @@ def test_a_failure_on_support_tickets_holds_back_only_the_marts_that_read_them(
     published yet, so none) and their `served/` assets are not materialized; every other
     mart is published; the run fails, as `lifecycle run` exits 1."""
     database = tmp_path / "lifecycle.duckdb"
-    strict_tickets = (
-        "{quarantine_max_share: 1, quality_table_thresholds:"
-        " {support_tickets: {quarantine_max_share: 0, quality_min_bad_rows: 1}}}"
+    no_tolerance = "quarantine_max_share: 0, quality_min_bad_rows: 1"
+    result = run_nightly(
+        location.defs, tiny_raw, database, strict_on("support_tickets", no_tolerance)
     )
-    result = run_nightly(location.defs, tiny_raw, database, strict_tickets)
 
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
@@ -235,11 +239,9 @@ def test_a_staging_failure_that_reaches_every_mart_stops_the_build_and_the_publi
         table = table.set_column(column, "occurred_at", ahead.cast(table["occurred_at"].type))
         pq.write_table(table, path)
     database = tmp_path / "lifecycle.duckdb"
-    strict_tracks = (
-        "{quarantine_max_share: 1, quality_table_thresholds:"
-        " {tracks: {quarantine_max_share: 0.01}}}"
+    result = run_nightly(
+        location.defs, raw, database, strict_on("tracks", "quarantine_max_share: 0.01")
     )
-    result = run_nightly(location.defs, raw, database, strict_tracks)
 
     assert not result.success
     errors = [

@@ -208,18 +208,21 @@ def _run(args: argparse.Namespace) -> int:
                 report=not args.no_report,
             )
         except KeyboardInterrupt as exc:
-            line, code = failures.interrupted_line(exc)
-            print(line, file=sys.stderr, flush=True)
-            return code
+            return _interrupted(exc)
         except Exception as exc:
             if failures.received_signal():  # the signal's exception became another error
-                line, code = failures.interrupted_line(exc)
-                print(line, file=sys.stderr, flush=True)
-                return code
+                return _interrupted(exc)
             if os.environ.get(ENV_TRACEBACK) == "1":
                 raise
             print(f"lifecycle run failed: {failures.reason(exc)}", file=sys.stderr, flush=True)
             return 1
+
+
+def _interrupted(exc: BaseException) -> int:
+    """Print the one line of a run stopped by a signal; its exit code."""
+    line, code = failures.interrupted_line(exc)
+    print(line, file=sys.stderr, flush=True)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

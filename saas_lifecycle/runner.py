@@ -637,6 +637,13 @@ class Gates:
     def status(self) -> str:
         return "held_back" if self.held_back else "success"
 
+    def held_back_reason(self) -> str:
+        """Why a run that published ends as a failure: its gates and the held-back marts."""
+        return (
+            f"{'; '.join(self.failures)}; the other marts were published, held back:"
+            f" {describe_held_back(self.held_back)}"
+        )
+
     def record(self, status: str) -> None:
         """Append this run's results to the audit database and write its Data Docs."""
         try:
@@ -762,10 +769,7 @@ def _run(
 
         finish_run(warehouse.published, write_report=report)
     if gates.held_back:
-        raise RunError(
-            f"{'; '.join(gates.failures)}; the other marts were published, held back:"
-            f" {describe_held_back(gates.held_back)}"
-        )
+        raise RunError(gates.held_back_reason())
 
 
 def run(

@@ -55,7 +55,6 @@ from saas_lifecycle.runner import (
     FAILED_STATUSES,
     MARTS_LAYER,
     UNIT_TEST_EXCLUSION,
-    describe_held_back,
     patched_environ,
 )
 
@@ -282,7 +281,7 @@ def publish_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
     def publish(lifecycle: LifecycleRun) -> Iterator[MaterializeResult]:
         lifecycle.raise_if_stopped()
         result = lifecycle.publish()
-        held_back = lifecycle.held_back()
+        held_back = result.held_back
         yield MaterializeResult(
             asset_key=PUBLISHED_KEY,
             metadata={
@@ -299,11 +298,7 @@ def publish_asset(upstream: Sequence[AssetKey]) -> AssetsDefinition:
             if name not in held_back:
                 yield MaterializeResult(asset_key=key, metadata={"rows": result.marts.get(name)})
         if held_back:
-            raise Failure(
-                f"{'; '.join(lifecycle.failures())}; the other marts were published, held"
-                f" back: {describe_held_back(held_back)}",
-                allow_retries=False,
-            )
+            raise Failure(lifecycle.held_back_reason(), allow_retries=False)
 
     return publish
 

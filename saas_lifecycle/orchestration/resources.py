@@ -219,13 +219,9 @@ class LifecycleRun(ConfigurableResource):
         if self.state.stopped:
             raise Failure(self.state.stopped, allow_retries=False)
 
-    def held_back(self) -> dict[str, str]:
-        """mart -> the gate that holds it back in this run (none when all are fresh)."""
-        return dict(self.state.gates.held_back)
-
-    def failures(self) -> list[str]:
-        """The blocking failures of this run so far, one line each."""
-        return list(self.state.gates.failures)
+    def held_back_reason(self) -> str:
+        """Why this run, which published, fails: its gates and the held-back marts."""
+        return self.state.gates.held_back_reason()
 
 
 def _code_location_manifest() -> dict[str, Any]:

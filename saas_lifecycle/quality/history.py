@@ -166,6 +166,25 @@ def _audit_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def acknowledged_failures(audit_db: Path, run_id: str) -> list[tuple[str, str, str | None, str]]:
+    """(layer, expectation, dates, "<reason> (<author>)") of each failure of the run that an
+    acknowledgement turned into a warning ([] when the audit file or the run has none)."""
+    import duckdb
+
+    audit_db = Path(audit_db)
+    if not audit_db.exists():
+        return []
+    with duckdb.connect(str(audit_db), read_only=True) as con:
+        if "validation_results" not in _audit_tables(con):
+            return []
+        return con.execute(
+            f"select layer, expectation, dates, acknowledged from {_schema(con)}"
+            ".validation_results where run_id = ? and acknowledged is not null"
+            " order by layer, expectation",
+            [run_id],
+        ).fetchall()
+
+
 def previous_volumes(audit_db: Path, runs: int = 5) -> dict[str, list[int]]:
     """Rows per raw table in the last `runs` successful runs, newest first ({} if none)."""
     import duckdb

@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 
 from saas_lifecycle import settings
+from saas_lifecycle.publish import Warehouse
+from saas_lifecycle.quality.history import acknowledged_failures
 
 # Weeks after sign-up shown in the retention heatmap (a quarter).
 HEATMAP_WEEKS = 12
@@ -225,56 +227,25 @@ def load_marts(database: Path) -> MartsSnapshot:
                 f" {settings.MARTS_SCHEMA}: run `lifecycle run` first"
             )
         frames = {key: con.execute(sql).df() for key, (_, sql) in queries.items()}
-        # The served file records the build's cut-off, zone and reporting currency
+        # The served file records the build's cut-off, zone, reporting currency and run
         # (saas_lifecycle/publish.py).
-        as_of = _scalar_row(
-            con, "select as_of_date, reporting_timezone from monitoring.build_context"
+        context = _scalar_row(
+            con,
+            "select as_of_date, reporting_timezone, reporting_currency, run_id"
+            " from monitoring.build_context",
         )
-        currency = _scalar_row(con, "select reporting_currency from monitoring.build_context")
-        run = _scalar_row(con, "select run_id from monitoring.build_context")
-    as_of_date, timezone = as_of if as_of else (None, None)
+    as_of_date, timezone, currency, run_id = context if context else (None, None, None, None)
     if as_of_date is None and not frames["active_users"].empty:
         as_of_date = frames["active_users"]["date"].max()
     return MartsSnapshot(
         database=database,
         as_of_date=pd.Timestamp(as_of_date).date() if as_of_date is not None else None,
         reporting_timezone=timezone,
-        currency=currency[0] if currency else None,
+        currency=currency,
         row_counts=counts,
         frames=frames,
-        acknowledged=acknowledged_failures(database, run[0]) if run else (),
+        acknowledged=tuple(
+            AcknowledgedFailure(*row)
+            for row in (acknowledged_failures(Warehouse(database).audit, run_id) if run_id else [])
+        ),
     )
-
-
-def acknowledged_failures(database: Path, run_id: str) -> tuple[AcknowledgedFailure, ...]:
-    """The acknowledged failures the audit database beside the served file recorded for the
-    run that published it (none when there is no audit file)."""
-    import duckdb
-
-    from saas_lifecycle.publish import Warehouse
-    from saas_lifecycle.quality.history import SCHEMA
-
-    audit = Warehouse(database).audit
-    if not audit.is_file():
-        return ()
-    path = "'" + str(audit).replace("'", "''") + "'"  # ATTACH takes no bound parameter
-    with duckdb.connect() as con:
-        con.execute(f"attach {path} as audit_file (read_only)")
-        rows = _rows_if_present(
-            con,
-            "select layer, expectation, dates, acknowledged"
-            f" from audit_file.{SCHEMA}.validation_results"
-            " where run_id = ? and acknowledged is not null order by layer, expectation",
-            [run_id],
-        )
-    return tuple(AcknowledgedFailure(*row) for row in rows)
-
-
-def _rows_if_present(con: Any, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
-    """The rows of a query on an audit table an older audit file may lack ([] then)."""
-    import duckdb
-
-    try:
-        return con.execute(sql, parameters).fetchall()
-    except (duckdb.CatalogException, duckdb.BinderException):
-        return []
